@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+// circulate: a mailing-list and dissemination daemon for Communities of Practice.
+import PackageDescription
+
+/// Strictness for our own targets, declared once.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "circulate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "circulate", targets: ["circulate"]),
+        .library(name: "CirculateCore", targets: ["CirculateCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        // The only C in the package: libcurl from the system (Debian: libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // All behaviour lives here; it knows nothing of the command line.
+        .target(
+            name: "CirculateCore",
+            dependencies: [
+                "CCurl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The thin executable: parse, call the library, print.
+        .executableTarget(
+            name: "circulate",
+            dependencies: [
+                "CirculateCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CirculateCoreTests",
+            dependencies: ["CirculateCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CirculateCLITests",
+            dependencies: ["CirculateCore", "circulate"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

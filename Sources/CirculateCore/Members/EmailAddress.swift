@@ -1,0 +1,163 @@
+import Foundation
+
+/// A validated mailbox address, in the forms circulate needs: as shown, as compared, and as sent.
+public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The local part exactly as given (RFC 5321 lets servers treat its case as significant).
+    public let localPart: String
+    /// The domain as people read it: lower-cased, Unicode labels kept (e.g. "bücher.example.org").
+    public let domain: String
+    /// The domain as it goes on the wire: internationalised labels as A-labels ("xn--bcher-kva.example.org").
+    public let asciiDomain: String
+
+    /// The address as shown to people.
+    public var description: String { "\(localPart)@\(domain)" }
+    /// The form handed to an SMTP relay in the envelope.
+    public var envelope: String { "\(localPart)@\(asciiDomain)" }
+    /// The comparison key: two addresses with the same key are the same person on the list.
+    public var key: String { "\(localPart.lowercased())@\(asciiDomain)" }
+    /// Whether the local part is plain ASCII (a non-ASCII one needs an SMTPUTF8 relay).
+    public var hasASCIILocalPart: Bool { localPart.unicodeScalars.allSatisfy(\.isASCII) }
+
+    /// Parses and checks an address typed by a person or read from a sheet; surrounding spaces are ignored.
+    public init(_ raw: String) throws(AddressError) {
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { throw AddressError(input: raw, reason: .empty) }
+        if let bad = text.unicodeScalars.first(where: TextField.isForbidden) {
+            throw AddressError(input: raw, reason: .controlCharacter(bad))
+        }
+        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            throw AddressError(input: raw, reason: .containsSpace)
+        }
+        let ats = text.filter { $0 == "@" }.count
+        guard ats > 0 else { throw AddressError(input: raw, reason: .missingAt) }
+        guard ats == 1 else { throw AddressError(input: raw, reason: .severalAts) }
+        guard let at = text.firstIndex(of: "@") else { throw AddressError(input: raw, reason: .missingAt) }
+        let local = String(text[..<at])
+        let domainText = String(text[text.index(after: at)...])
+
+        try Self.checkLocalPart(local, input: raw)
+        let (unicodeDomain, ascii) = try Self.checkDomain(domainText, input: raw)
+        self.localPart = local
+        self.domain = unicodeDomain
+        self.asciiDomain = ascii
+    }
+
+    /// RFC 5322 dot-atom, extended to UTF-8 by RFC 6532; quoted local parts are refused as too rare to be worth the risk.
+    private static func checkLocalPart(_ local: String, input: String) throws(AddressError) {
+        guard !local.isEmpty else { throw AddressError(input: input, reason: .emptyLocalPart) }
+        guard local.utf8.count <= 64 else { throw AddressError(input: input, reason: .localPartTooLong) }
+        if local.hasPrefix("\"") { throw AddressError(input: input, reason: .quotedLocalPart) }
+        if local.hasPrefix(".") || local.hasSuffix(".") || local.contains("..") {
+            throw AddressError(input: input, reason: .misplacedDot)
+        }
+        let specials = Set("!#$%&'*+-/=?^_`{|}~.".unicodeScalars)
+        for scalar in local.unicodeScalars {
+            let ok: Bool
+            if scalar.isASCII {
+                ok = (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || specials.contains(scalar))
+            } else {
+                ok = !scalar.properties.isWhitespace && scalar.properties.generalCategory != .format
+            }
+            guard ok else { throw AddressError(input: input, reason: .invalidLocalCharacter(Character(scalar))) }
+        }
+    }
+
+    private static func checkDomain(_ text: String, input: String) throws(AddressError) -> (String, String) {
+        guard !text.isEmpty else { throw AddressError(input: input, reason: .emptyDomain) }
+        if text.hasPrefix("[") { throw AddressError(input: input, reason: .domainLiteral) }
+        // IDNA mapping, simplified from UTS 46: canonical composition, then lower case; also accept the
+        // ideographic full stop that Chinese and Japanese keyboards type for ".".
+        let mapped = text.precomposedStringWithCanonicalMapping.lowercased()
+            .replacingOccurrences(of: "\u{3002}", with: ".")
+        var domain = mapped
+        if domain.hasSuffix(".") { domain.removeLast() }  // a trailing root dot is legal but never useful here
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard labels.count >= 2 else { throw AddressError(input: input, reason: .domainWithoutDot) }
+        var asciiLabels: [String] = []
+        for label in labels {
+            asciiLabels.append(try asciiLabel(label, input: input))
+        }
+        if let tld = asciiLabels.last, tld.allSatisfy(\.isNumber) {
+            throw AddressError(input: input, reason: .numericTopLevelDomain)
+        }
+        let ascii = asciiLabels.joined(separator: ".")
+        guard ascii.utf8.count <= 253 else { throw AddressError(input: input, reason: .domainTooLong) }
+        return (domain, ascii)
+    }
+
+    private static func asciiLabel(_ label: String, input: String) throws(AddressError) -> String {
+        guard !label.isEmpty else { throw AddressError(input: input, reason: .emptyDomainLabel) }
+        let ascii: String
+        if label.unicodeScalars.allSatisfy(\.isASCII) {
+            ascii = label
+        } else {
+            for scalar in label.unicodeScalars where !scalar.isASCII {
+                let p = scalar.properties
+                let isMark = [.nonspacingMark, .spacingMark, .enclosingMark].contains(p.generalCategory)
+                guard p.isAlphabetic || p.numericType != nil || isMark else {
+                    throw AddressError(input: input, reason: .invalidDomainCharacter(Character(scalar)))
+                }
+            }
+            guard let encoded = Punycode.encode(label) else {
+                throw AddressError(input: input, reason: .badDomainLabel(label))
+            }
+            ascii = "xn--" + encoded
+        }
+        let ldh = ascii.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        guard ldh else {
+            let bad = ascii.first { !($0.isLetter && $0.isASCII) && !$0.isNumber && $0 != "-" } ?? "?"
+            throw AddressError(input: input, reason: .invalidDomainCharacter(bad))
+        }
+        guard !ascii.hasPrefix("-"), !ascii.hasSuffix("-") else {
+            throw AddressError(input: input, reason: .badDomainLabel(label))
+        }
+        guard ascii.utf8.count <= 63 else { throw AddressError(input: input, reason: .domainLabelTooLong(label)) }
+        return ascii
+    }
+}
+
+/// Why a piece of text is not a usable email address.
+public struct AddressError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The specific problem.
+    public enum Reason: Sendable, Equatable {
+        case empty, missingAt, severalAts, containsSpace, controlCharacter(Unicode.Scalar)
+        case emptyLocalPart, localPartTooLong, quotedLocalPart, misplacedDot, invalidLocalCharacter(Character)
+        case emptyDomain, domainLiteral, domainWithoutDot, emptyDomainLabel, invalidDomainCharacter(Character)
+        case badDomainLabel(String), domainLabelTooLong(String), domainTooLong, numericTopLevelDomain
+    }
+
+    /// The text as it was given.
+    public let input: String
+    /// What is wrong with it.
+    public let reason: Reason
+
+    /// A sentence a coordinator can act on.
+    public var description: String {
+        "\"\(TextField.printable(input))\" is not a usable email address: \(explanation)"
+    }
+
+    /// The reason alone, for reports that already show the input.
+    public var explanation: String {
+        switch reason {
+        case .empty: "it is empty"
+        case .missingAt: "it has no @"
+        case .severalAts: "it has more than one @"
+        case .containsSpace: "it contains a space"
+        case .controlCharacter(let s): "it contains the control character U+\(String(s.value, radix: 16, uppercase: true))"
+        case .emptyLocalPart: "nothing comes before the @"
+        case .localPartTooLong: "the part before the @ is longer than 64 bytes"
+        case .quotedLocalPart: "quoted local parts (\"...\"@) are not supported"
+        case .misplacedDot: "the part before the @ starts or ends with a dot, or has two dots in a row"
+        case .invalidLocalCharacter(let c): "the part before the @ contains \"\(c)\""
+        case .emptyDomain: "nothing comes after the @"
+        case .domainLiteral: "addresses at an IP address ([...]) are not supported"
+        case .domainWithoutDot: "the domain after the @ has no dot (e.g. example.org)"
+        case .emptyDomainLabel: "the domain has an empty part (two dots in a row, or a leading dot)"
+        case .invalidDomainCharacter(let c): "the domain contains \"\(c)\""
+        case .badDomainLabel(let l): "the domain part \"\(l)\" is not valid"
+        case .domainLabelTooLong(let l): "the domain part \"\(l)\" is longer than 63 characters"
+        case .domainTooLong: "the domain is longer than 253 characters"
+        case .numericTopLevelDomain: "the domain ends in a number"
+        }
+    }
+}

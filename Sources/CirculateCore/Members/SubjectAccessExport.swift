@@ -1,0 +1,45 @@
+import Foundation
+
+/// Everything circulate holds about one person, for a subject access request (UK GDPR Article 15).
+public struct SubjectAccessExport: Sendable, Equatable, Codable {
+    /// One consent event, as exported.
+    public struct ConsentEntry: Sendable, Equatable, Codable {
+        public var action: String
+        public var stream: String
+        public var lawfulBasis: String?
+        public var source: String
+        public var wordingVersion: String?
+        public var recordedBy: String
+        public var occurredAt: Date
+    }
+
+    /// The person's stored details.
+    public struct Person: Sendable, Equatable, Codable {
+        public var email: String
+        public var name: String
+        public var organisation: String?
+        public var status: String
+        public var lawfulBasis: String?
+        public var streams: [String]
+        public var roles: [String]
+        public var tags: [String]
+        public var createdAt: Date
+        public var updatedAt: Date
+        public var statusChangedAt: Date
+    }
+
+    /// The controller: the community that holds the data.
+    public var controller: String
+    /// When the export was made.
+    public var generatedAt: Date
+    /// The address asked about, as given.
+    public var subject: String
+    /// "active", "unsubscribed", "bounced", or "erased-suppressed" / "not-held".
+    public var status: String
+    /// The stored details; nil when nothing is held.
+    public var person: Person?
+    /// The consent history, oldest first.
+    public var consentHistory: [ConsentEntry]
+    /// Plain words about what is and is not held.
+    public var notes: [String]
+}

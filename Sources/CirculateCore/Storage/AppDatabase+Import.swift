@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+
+/// How a sheet is imported.
+public struct ImportOptions: Sendable {
+    /// The lawful basis for everyone on the sheet (consent needs the row's Consent cell to say yes).
+    public var lawfulBasis: LawfulBasis = .consent
+    /// Where and when (recorded on each consent event).
+    public var source: String
+    /// The consent wording version on the sheet.
+    public var wordingVersion: String?
+    /// Who imports.
+    public var recordedBy: String
+    /// Roles/tags given to everyone on the sheet (e.g. attendee).
+    public var tags: [String] = []
+    /// Streams for new people; nil means the defaults for the basis.
+    public var streams: StreamPreferences?
+    /// Bring back unsubscribed people whose row records fresh consent.
+    public var resubscribe = false
+    /// Work everything out, then roll back.
+    public var dryRun = false
+    /// Import the valid rows even if some are rejected.
+    public var skipInvalid = false
+
+    /// Options with the required fields.
+    public init(source: String, wordingVersion: String?, recordedBy: String) {
+        self.source = source
+        self.wordingVersion = wordingVersion
+        self.recordedBy = recordedBy
+    }
+}
+
+extension AppDatabase {
+    /// Imports a sign-in sheet in one transaction: all of it or, if a row is rejected (and `skipInvalid` is off) or
+    /// this is a dry run, none of it. Re-importing the same sheet changes nothing.
+    public func importSheet(_ sheet: SignInSheet, options: ImportOptions, key: InstanceKey, now: Date) throws -> ImportReport {
+        if options.lawfulBasis == .consent && !sheet.hasConsentColumn { throw SheetError.noConsentColumn }
+        let grant = try ConsentGrant(lawfulBasis: options.lawfulBasis, source: options.source,
+                                     wordingVersion: options.wordingVersion, recordedBy: options.recordedBy)
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var report = ImportReport(dryRun: options.dryRun, ignoredColumns: sheet.ignoredColumns,
+                                          encodingNote: sheet.encodingNote)
+                try db.inTransaction(.immediate) {
+                    var seen: [String: Int] = [:]
+                    for row in sheet.rows {
+                        report.lines.append(try Self.importRow(db, row, grant: grant, options: options, key: key,
+                                                               seen: &seen, now: now))
+                    }
+                    let commit = !options.dryRun && (options.skipInvalid || !report.hasRejections)
+                    report.committed = commit
+                    return commit ? .commit : .rollback
+                }
+                return report
+            }
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        }
+    }
+
+    private static func importRow(_ db: Database, _ row: SignInSheet.Row, grant: ConsentGrant, options: ImportOptions,
+                                  key: InstanceKey, seen: inout [String: Int], now: Date) throws -> ImportReport.Line {
+        func line(_ email: String, _ outcome: ImportReport.Outcome, _ note: String? = nil) -> ImportReport.Line {
+            ImportReport.Line(row: row.number, email: email, outcome: outcome, note: note)
+        }
+        let typed = row.email.trimmingCharacters(in: .whitespaces)
+        guard !typed.isEmpty else { return line("", .skipped, "no email address on this row") }
+
+        let address: EmailAddress
+        let details: NewMember
+        let rowTags: [String]
+        do {
+            address = try EmailAddress(typed)
+            rowTags = try Tag.parseList(row.tags ?? "")
+            details = try NewMember(address: address, name: row.name, organisation: row.organisation,
+                                    tags: Array(Set(options.tags + rowTags)).sorted(), streams: options.streams)
+        } catch let error as AddressError {
+            return line(TextField.printable(typed), .rejected, error.explanation)
+        } catch let error as InvalidField {
+            return line(TextField.printable(typed), .rejected, error.description)
+        }
+        let shown = address.description
+
+        if let first = seen[address.key] {
+            return line(shown, .skipped, "same address as row \(first); only the first is used")
+        }
+        seen[address.key] = row.number
+
+        let answer = SignInSheet.consentAnswer(row.consent)
+        if case .unclear(let text) = answer, options.lawfulBasis == .consent {
+            return line(shown, .rejected, "Consent \"\(TextField.printable(text))\" is neither yes nor no")
+        }
+        let consentGiven = options.lawfulBasis == .legitimateInterest || answer == .yes
+
+        if let erasedAt = try erasedAt(db, hash: key.suppressionHash(for: address)) {
+            return line(shown, .skipped, "erased at the person's request on \(MemberError.day(erasedAt)); not added again. "
+                        + "If they asked to rejoin: circulate member add \(shown) --rejoin --source \"...\"")
+        }
+
+        guard var member = try member(db, key: address.key), let id = member.id else {
+            guard consentGiven else {
+                return line(shown, .skipped, "no consent on the sheet (Consent: \"\(row.consent ?? "")\"); not added")
+            }
+            _ = try insertMember(db, details, grant: grant, now: now)
+            return line(shown, .added)
+        }
+
+        // An existing person: fill in details the sheet gives, add tags, never remove anything.
+        let before = member
+        var notes: [String] = []
+        if !details.name.isEmpty { member.name = details.name }
+        if let organisation = details.organisation { member.organisation = organisation }
+        var tagsAdded = false
+        for tag in details.tags {
+            try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
+            tagsAdded = tagsAdded || db.changesCount > 0
+        }
+        var consentRecorded = false
+        switch member.status {
+        case .active:
+            if options.lawfulBasis == .consent && answer == .yes {
+                let latest = try String.fetchOne(db, sql: """
+                    SELECT wording_version FROM consent_event
+                    WHERE member_id = ? AND action = 'given' AND lawful_basis = 'consent' AND stream IS NULL
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: [id])
+                if member.lawfulBasis != .consent || latest != grant.wordingVersion {
+                    try record(db, .given, member: id, stream: nil, basis: .consent, source: grant.source,
+                               wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+                    member.lawfulBasis = .consent
+                    consentRecorded = true
+                    notes.append("consent recorded (wording \(grant.wordingVersion ?? "-"))")
+                }
+            } else if options.lawfulBasis == .consent && answer == .no {
+                notes.append("the sheet records no consent, but they are on the list from earlier; "
+                             + "to stop mailing them: circulate unsubscribe \(shown)")
+            }
+        case .unsubscribed, .bounced, .erasedSuppressed:
+            if options.resubscribe && options.lawfulBasis == .consent && answer == .yes {
+                member.status = .active
+                member.lawfulBasis = .consent
+                member.streams = options.streams ?? .defaults(for: .consent)
+                member.statusChangedAt = now
+                try record(db, .given, member: id, stream: nil, basis: .consent, source: grant.source,
+                           wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+                consentRecorded = true
+                notes.append("resubscribed with the fresh consent on this row")
+            } else if member.status == .bounced {
+                notes.append("their address bounced; still not mailed")
+            } else {
+                notes.append("unsubscribed on \(MemberError.day(member.statusChangedAt)) and stays unsubscribed"
+                             + (answer == .yes ? "; if this row records fresh consent, import with --resubscribe" : ""))
+            }
+        }
+        let changed = member != before || tagsAdded || consentRecorded
+        if changed {
+            member.updatedAt = now
+            try member.update(db)
+        }
+        return line(shown, changed ? .updated : .unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import GRDB
+
+/// The member list: each method is one transaction that keeps the list's invariants.
+extension AppDatabase {
+    /// Adds a person with a lawful basis on record. An erased address is refused unless `rejoin` says the person
+    /// asked to come back, in which case its suppression entry is removed in the same transaction.
+    public func addMember(_ new: NewMember, grant: ConsentGrant, key: InstanceKey, rejoin: Bool,
+                          now: Date) throws -> MemberProfile {
+        try write { db in
+            let hash = key.suppressionHash(for: new.address)
+            if let erasedAt = try Self.erasedAt(db, hash: hash) {
+                guard rejoin else { throw MemberError.erased(address: new.address.description, erasedAt: erasedAt) }
+                try db.execute(sql: "DELETE FROM suppression WHERE address_hash = ?", arguments: [hash])
+            }
+            if let existing = try Self.member(db, key: new.address.key) {
+                throw MemberError.alreadyOnList(address: existing.email, status: existing.status)
+            }
+            let member = try Self.insertMember(db, new, grant: grant, now: now)
+            return try Self.profile(db, member)
+        }
+    }
+
+    /// Finds a person by address: on the list, erased, or unknown. Without the instance key an erased address
+    /// cannot be recognised and reads as unknown.
+    public func lookup(_ address: EmailAddress, key: InstanceKey?) throws -> MemberLookup {
+        try read { db in
+            if let member = try Self.member(db, key: address.key) { return .found(try Self.profile(db, member)) }
+            if let key, let erasedAt = try Self.erasedAt(db, hash: key.suppressionHash(for: address)) {
+                return .erased(erasedAt: erasedAt)
+            }
+            return .unknown
+        }
+    }
+
+    /// People matching a filter, ordered by address.
+    public func members(_ filter: MemberFilter) throws -> [MemberListing] {
+        try read { db in
+            var clauses: [String] = []
+            var arguments: StatementArguments = []
+            if let status = filter.status {
+                clauses.append("status = ?")
+                arguments += [status.rawValue]
+            }
+            for tag in filter.tags {
+                clauses.append("id IN (SELECT member_id FROM member_tag WHERE tag = ?)")
+                arguments += [tag]
+            }
+            if let stream = filter.stream {
+                clauses.append("status = 'active' AND lawful_basis IS NOT NULL AND \(Self.column(for: stream)) = 1")
+            }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            var members = try Member.fetchAll(db, sql: "SELECT * FROM member \(whereSQL) ORDER BY email_key", arguments: arguments)
+            if let search = filter.search, !search.isEmpty {
+                members = members.filter {
+                    $0.email.localizedCaseInsensitiveContains(search) || $0.name.localizedCaseInsensitiveContains(search)
+                        || ($0.organisation?.localizedCaseInsensitiveContains(search) ?? false)
+                }
+            }
+            var tags: [Int64: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT member_id, tag FROM member_tag ORDER BY tag") {
+                tags[row["member_id"], default: []].append(row["tag"])
+            }
+            return members.map { MemberListing(member: $0, tags: tags[$0.id ?? -1] ?? []) }
+        }
+    }
+
+    /// Applies `member edit` changes in one transaction; stream changes and resubscription are recorded as consent
+    /// events.
+    public func edit(_ address: EmailAddress, changes: MemberChanges, wordingVersion: String?, key: InstanceKey,
+                     now: Date) throws -> MemberProfile {
+        try write { db in
+            var member = try Self.existingMember(db, address, key: key)
+            guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
+            let before = member
+
+            if let newAddress = changes.newAddress, newAddress.key != member.emailKey {
+                if let erasedAt = try Self.erasedAt(db, hash: key.suppressionHash(for: newAddress)) {
+                    throw MemberError.erased(address: newAddress.description, erasedAt: erasedAt)
+                }
+                if try Self.member(db, key: newAddress.key) != nil {
+                    throw MemberError.addressTaken(address: newAddress.description)
+                }
+            }
+            if let newAddress = changes.newAddress {
+                member.email = newAddress.description
+                member.emailKey = newAddress.key
+            }
+            if let name = changes.name { member.name = name }
+            if let organisation = changes.organisation { member.organisation = organisation }
+
+            var tagsChanged = false
+            for tag in changes.addTags {
+                try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
+                tagsChanged = tagsChanged || db.changesCount > 0
+            }
+            for tag in changes.removeTags {
+                try db.execute(sql: "DELETE FROM member_tag WHERE member_id = ? AND tag = ?", arguments: [id, tag])
+                tagsChanged = tagsChanged || db.changesCount > 0
+            }
+
+            if let grant = changes.resubscribe {
+                if member.status != .active { member.statusChangedAt = now }
+                member.status = .active
+                member.lawfulBasis = grant.lawfulBasis
+                member.streams = changes.enableStreams.isEmpty ? .defaults(for: grant.lawfulBasis) : StreamPreferences(changes.enableStreams)
+                try Self.record(db, .given, member: id, stream: nil, basis: grant.lawfulBasis, source: grant.source,
+                                wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+            } else {
+                for stream in changes.enableStreams where !member.streams[stream] {
+                    guard member.status == .active, let basis = member.lawfulBasis else {
+                        throw MemberError.needsFreshConsent(address: member.email)
+                    }
+                    member.streams[stream] = true
+                    try Self.record(db, .given, member: id, stream: stream, basis: basis, source: changes.source,
+                                    wording: basis == .consent ? wordingVersion : nil, by: changes.recordedBy, now: now)
+                }
+            }
+            for stream in changes.disableStreams where member.streams[stream] {
+                member.streams[stream] = false
+                try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis,
+                                source: changes.source, wording: nil, by: changes.recordedBy, now: now)
+            }
+            if member.status == .active && member.streams.isEmpty {
+                member.status = .unsubscribed
+                member.lawfulBasis = nil
+                member.statusChangedAt = now
+            }
+
+            if member != before || tagsChanged || changes.resubscribe != nil {
+                member.updatedAt = now
+                try member.update(db)
+            }
+            return try Self.profile(db, member)
+        }
+    }
+
+    /// Stops one stream or all mail for a person, recording the withdrawal. Idempotent: a second call changes nothing.
+    ///
+    /// This is the one transaction in which leaving takes effect; whatever is queued for the person is cancelled
+    /// inside it too, so nothing can be sent after it commits.
+    public func unsubscribe(_ address: EmailAddress, stream: MailStream?, source: String, recordedBy: String,
+                            key: InstanceKey?, now: Date) throws -> UnsubscribeOutcome {
+        try write { db in
+            var member = try Self.existingMember(db, address, key: key)
+            guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
+            let outcome: UnsubscribeOutcome
+            if let stream {
+                guard member.status == .active, member.streams[stream] else {
+                    return .alreadyUnsubscribed(since: try Self.lastWithdrawal(db, member: id, stream: stream) ?? member.statusChangedAt)
+                }
+                try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source,
+                                wording: nil, by: recordedBy, now: now)
+                member.streams[stream] = false
+                if member.streams.isEmpty {
+                    member.status = .unsubscribed
+                    member.lawfulBasis = nil
+                    member.statusChangedAt = now
+                    outcome = .unsubscribed
+                } else {
+                    outcome = .streamStopped(stream, remaining: member.streams.enabled)
+                }
+            } else {
+                guard member.status != .unsubscribed else { return .alreadyUnsubscribed(since: member.statusChangedAt) }
+                try Self.record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source,
+                                wording: nil, by: recordedBy, now: now)
+                member.status = .unsubscribed
+                member.lawfulBasis = nil
+                member.streams = .none
+                member.statusChangedAt = now
+                outcome = .unsubscribed
+            }
+            member.updatedAt = now
+            try member.update(db)
+            return outcome
+        }
+    }
+
+    // MARK: - Building blocks shared by the transactions above (always called inside one)
+
+    static func column(for stream: MailStream) -> String {
+        switch stream {
+        case .monthlyUpdate: "monthly_update"
+        case .sessionInvitations: "session_invitations"
+        case .reports: "reports"
+        }
+    }
+
+    static func member(_ db: Database, key: String) throws -> Member? {
+        try Member.filter(Member.Columns.emailKey == key).fetchOne(db)
+    }
+
+    /// The member, or the precise reason there is none (erased, unknown).
+    static func existingMember(_ db: Database, _ address: EmailAddress, key: InstanceKey?) throws -> Member {
+        if let member = try member(db, key: address.key) { return member }
+        if let key, let erasedAt = try erasedAt(db, hash: key.suppressionHash(for: address)) {
+            throw MemberError.erased(address: address.description, erasedAt: erasedAt)
+        }
+        throw MemberError.unknown(address: address.description)
+    }
+
+    static func erasedAt(_ db: Database, hash: String) throws -> Date? {
+        try Date.fetchOne(db, sql: "SELECT created_at FROM suppression WHERE address_hash = ?", arguments: [hash])
+    }
+
+    static func insertMember(_ db: Database, _ new: NewMember, grant: ConsentGrant, now: Date) throws -> Member {
+        var member = Member(
+            id: nil, email: new.address.description, emailKey: new.address.key, name: new.name,
+            organisation: new.organisation, status: .active, lawfulBasis: grant.lawfulBasis,
+            monthlyUpdate: false, sessionInvitations: false, reports: false,
+            createdAt: now, updatedAt: now, statusChangedAt: now)
+        member.streams = new.streams ?? .defaults(for: grant.lawfulBasis)
+        try member.insert(db)
+        guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
+        for tag in new.tags {
+            try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
+        }
+        try record(db, .given, member: id, stream: nil, basis: grant.lawfulBasis, source: grant.source,
+                   wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+        return member
+    }
+
+    static func record(_ db: Database, _ action: ConsentEvent.Action, member: Int64, stream: MailStream?,
+                       basis: LawfulBasis?, source: String, wording: String?, by: String, now: Date) throws {
+        var event = ConsentEvent(memberID: member, action: action, stream: stream, lawfulBasis: basis, source: source,
+                                 wordingVersion: wording, recordedBy: by, occurredAt: now)
+        try event.insert(db)
+    }
+
+    static func lastWithdrawal(_ db: Database, member: Int64, stream: MailStream) throws -> Date? {
+        try Date.fetchOne(db, sql: """
+            SELECT occurred_at FROM consent_event
+            WHERE member_id = ? AND action = 'withdrawn' AND (stream = ? OR stream IS NULL)
+            ORDER BY id DESC LIMIT 1
+            """, arguments: [member, stream.rawValue])
+    }
+
+    static func profile(_ db: Database, _ member: Member) throws -> MemberProfile {
+        let id = member.id ?? -1
+        let tags = try String.fetchAll(db, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY tag", arguments: [id])
+        let consent = try ConsentEvent.filter(ConsentEvent.Columns.memberID == id).order(ConsentEvent.Columns.id).fetchAll(db)
+        return MemberProfile(member: member, tags: tags, consent: consent)
+    }
+}

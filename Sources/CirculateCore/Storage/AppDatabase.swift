@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// The one owner of circulate's SQLite database: opens it safely, migrates it, and exposes one method per
+/// invariant-keeping transaction (see the `AppDatabase+*.swift` extensions).
+public final class AppDatabase: Sendable {
+    /// The connection pool (WAL mode: one writer, concurrent readers, across processes).
+    let pool: DatabasePool
+    /// The database file's path, for messages.
+    public let path: String
+
+    /// How long a write waits for another process (daemon or CLI) before reporting "busy".
+    static let busyTimeout: TimeInterval = 10
+
+    /// Opens the database at `path`, applying pending migrations. With `create: false` a missing file is an error
+    /// that tells the user to run `circulate init`, so that a mistyped path never silently starts an empty list.
+    public static func open(path: String, create: Bool) throws(StorageError) -> AppDatabase {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) {
+            guard create else {
+                throw StorageError(kind: .notInitialised, "there is no database at \(path); run `circulate init` first (or check storage.database in the configuration)")
+            }
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                do {
+                    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw StorageError(kind: .storage, "cannot create the folder \(folder) for the database; check permissions")
+                }
+            }
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration())
+            // GRDB sets the writer to synchronous=NORMAL after our setup; consent, unsubscribe and erasure commits
+            // must survive power loss, so the writer goes back to FULL here.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try Migrations.migrator.migrate(pool)
+            if create { try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
+            return AppDatabase(pool: pool, path: path)
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        } catch {
+            throw StorageError(kind: .storage, "cannot open the database \(path): \(error)")
+        }
+    }
+
+    private init(pool: DatabasePool, path: String) {
+        self.pool = pool
+        self.path = path
+    }
+
+    static func configuration() -> GRDB.Configuration {
+        var config = GRDB.Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(busyTimeout)
+        config.label = "circulate"
+        config.prepareDatabase { db in
+            // Deleted content is overwritten, not left in free pages: erasure must really erase.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return config
+    }
+
+    /// The SQLite library version in use.
+    public func sqliteVersion() throws(StorageError) -> String {
+        try read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "unknown" }
+    }
+
+    /// A PRAGMA's value as the writer connection sees it (for checks and tests).
+    public func writerPragma(_ name: String) throws(StorageError) -> String {
+        try writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA \(name)") ?? "" }
+    }
+
+    // MARK: - Running work, with errors mapped
+
+    /// Runs `body` in one write transaction; a thrown error rolls everything back.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        }
+    }
+
+    /// Runs `body` in a transaction that is rolled back at the end whatever happens (dry runs).
+    func writeAndRollBack<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .rollback
+                }
+                guard let result else { throw StorageError(kind: .storage, "dry run produced no result") }
+                return result
+            }
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        }
+    }
+
+    func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try pool.writeWithoutTransaction(body)
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(kind: .storage, "\(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(kind: .storage, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+
+/// The instance's 32-byte secret: it keys the erasure hashes (and, later, unsubscribe tokens).
+///
+/// Each use derives its own sub-key, so that a value made for one purpose can never be replayed as another.
+public struct InstanceKey: Sendable {
+    // Raw bytes rather than SymmetricKey, which is not Sendable; a SymmetricKey is cheap to rebuild per use.
+    private let suppressionKey: [UInt8]
+
+    /// The number of random bytes a key holds.
+    public static let byteCount = 32
+
+    /// Wraps raw key bytes; at least 32 are required.
+    public init(bytes: [UInt8]) throws(SecretError) {
+        guard bytes.count >= Self.byteCount else {
+            throw SecretError("the instance key is too short (\(bytes.count) bytes; 32 are needed)")
+        }
+        suppressionKey = Self.subKey(bytes, purpose: "circulate suppression v1")
+    }
+
+    /// Reads a key written as 64 hex digits (what `circulate init` writes) or as base64.
+    public init(secret: Secret) throws(SecretError) {
+        let text = String(decoding: secret.bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count == 64, let bytes = Self.hexBytes(text) {
+            try self.init(bytes: bytes)
+        } else if let data = Data(base64Encoded: text), data.count >= Self.byteCount {
+            try self.init(bytes: Array(data))
+        } else {
+            throw SecretError("the instance key is not 64 hex digits or base64 of 32 bytes; "
+                + "make a new one with `openssl rand -hex 32` only if no member was ever erased with the old one")
+        }
+    }
+
+    /// 32 fresh random bytes from the system's secure generator, as the hex text stored in the key file.
+    public static func generateText() -> String {
+        let key = SymmetricKey(size: .bits256)
+        return key.withUnsafeBytes { raw in hex(raw) }
+    }
+
+    /// The keyed hash kept after an erasure: it lets circulate recognise the address again without holding it.
+    public func suppressionHash(for address: EmailAddress) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(address.key.utf8), using: SymmetricKey(data: suppressionKey))
+        return Self.hex(mac)
+    }
+
+    private static func subKey(_ key: [UInt8], purpose: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: SymmetricKey(data: key)))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexBytes(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let hi = iterator.next() {
+            guard let lo = iterator.next(), let h = nibble(hi), let l = nibble(lo) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

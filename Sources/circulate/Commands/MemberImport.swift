@@ -1,0 +1,97 @@
+import ArgumentParser
+import CirculateCore
+import Foundation
+
+extension Circulate.MemberCommand {
+    /// `circulate member import FILE.csv`.
+    struct Import: CirculateCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a sign-in sheet (CSV as a spreadsheet exports it), all of it or none of it.",
+            discussion: """
+                Columns are matched loosely: Email / E-mail / Email address; Name / Full name (or First name + Last name);
+                Organisation / Organization; Consent (yes/no/y/n/true/false; blank means no); Role / Tags.
+                Rows with a malformed address or unclear consent are rejected, and then nothing is imported unless you
+                pass --skip-invalid. Rows without consent, duplicates and erased addresses are skipped and reported.
+                Re-importing the same sheet changes nothing. Unsubscribed people stay unsubscribed unless their row
+                gives consent and you pass --resubscribe.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: ArgumentHelp("Where and when these people agreed (default: \"sign-in sheet FILE, imported DATE\").", valueName: "text"))
+        var source: String?
+        @OptionGroup var consent: ConsentOptions
+        @OptionGroup var grouping: GroupingOptions
+        @Flag(help: "Bring back unsubscribed people whose row gives fresh consent.") var resubscribe = false
+        @Flag(help: "Show what would happen; change nothing.") var dryRun = false
+        @Flag(help: "Import the valid rows even when some are rejected.") var skipInvalid = false
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        struct Output: Encodable {
+            struct Line: Encodable {
+                var row: Int
+                var email: String
+                var outcome: String
+                var note: String?
+            }
+            var file: String
+            var dryRun: Bool
+            var committed: Bool
+            var counts: [String: Int]
+            var ignoredColumns: [String]
+            var encodingNote: String?
+            var rows: [Line]
+        }
+
+        func execute(_ context: CommandContext) throws {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw StorageError(kind: .unreadableInput, "the file \(file) does not exist")
+            }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw StorageError(kind: .unreadableInput, "the file \(file) cannot be read; check its permissions")
+            }
+            let sheet = try SignInSheet.parse(data)
+            let day = Date().formatted(.iso8601.year().month().day())
+            var options = ImportOptions(source: source ?? "sign-in sheet \((file as NSString).lastPathComponent), imported \(day)",
+                                        wordingVersion: nil, recordedBy: consent.recorder(context))
+            options.lawfulBasis = try consent.basis()
+            options.wordingVersion = options.lawfulBasis == .consent ? consent.wording(context) : consent.wordingVersion
+            options.tags = try grouping.allTags()
+            options.streams = try grouping.streamPreferences()
+            options.resubscribe = resubscribe
+            options.dryRun = dryRun
+            options.skipInvalid = skipInvalid
+
+            let db = try context.database()
+            let report = try db.importSheet(sheet, options: options, key: context.instanceKey(), now: context.now)
+            if json {
+                var counts: [String: Int] = [:]
+                for outcome in ImportReport.Outcome.allCases { counts[outcome.rawValue] = report.count(outcome) }
+                try Terminal.printJSON(Output(file: file, dryRun: report.dryRun, committed: report.committed, counts: counts,
+                                              ignoredColumns: report.ignoredColumns, encodingNote: report.encodingNote,
+                                              rows: report.lines.map { .init(row: $0.row, email: $0.email, outcome: $0.outcome.rawValue, note: $0.note) }))
+            } else {
+                printReport(report)
+            }
+            if report.hasRejections && !skipInvalid { throw ExitCode(ExitStatus.invalidInput) }
+        }
+
+        private func printReport(_ report: ImportReport) {
+            if let note = report.encodingNote { Terminal.warning(note) }
+            if !report.ignoredColumns.isEmpty { print("Columns not used: \(report.ignoredColumns.joined(separator: ", "))") }
+            for line in report.lines where line.outcome != .unchanged || line.note != nil {
+                let who = line.email.isEmpty ? "" : " \(line.email)"
+                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \($0)" } ?? "")")
+            }
+            let summary = ImportReport.Outcome.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
+            if report.dryRun {
+                print("Dry run of \(file): \(summary). Nothing was changed.")
+            } else if report.committed {
+                print("Imported \(file): \(summary).")
+            } else {
+                print("Nothing imported from \(file): \(report.count(.rejected)) row(s) rejected (\(summary)). "
+                      + "Fix those rows and import again, or pass --skip-invalid to import the rest.")
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import CirculateCore
+import Foundation
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Configuration file (default: $CIRCULATE_CONFIG, ./config/circulate.toml, /etc/circulate/circulate.toml).", valueName: "path"))
+    var config: String?
+}
+
+/// What a command needs, loaded on demand: configuration, database, instance key.
+struct CommandContext {
+    let configuration: CirculateCore.Configuration
+    let environment: [String: String]
+    let now: Date
+
+    init(_ options: GlobalOptions) throws {
+        environment = ProcessInfo.processInfo.environment
+        configuration = try ConfigurationLoader.load(explicitPath: options.config, environment: environment)
+        now = Date()
+    }
+
+    /// The database, which must already exist (`circulate init` creates it).
+    func database() throws -> AppDatabase {
+        try AppDatabase.open(path: configuration.storage.database, create: false)
+    }
+
+    /// The instance key, which must already exist.
+    func instanceKey() throws -> InstanceKey {
+        try InstanceSetup.requireKey(configuration, environment: environment)
+    }
+
+    /// The person running the command, for "recorded by".
+    var operatorName: String {
+        for name in ["SUDO_USER", "USER", "LOGNAME"] {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        return "coordinator"
+    }
+}
+
+/// A command that runs with circulate's error handling: failures print one clear line and exit with their code.
+protocol CirculateCommand: ParsableCommand {
+    var global: GlobalOptions { get }
+    func execute(_ context: CommandContext) throws
+}
+
+extension CirculateCommand {
+    func run() throws {
+        do {
+            try execute(try CommandContext(global))
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let failure as any Failure {
+            Terminal.error(failure.description)
+            throw ExitCode(ExitStatus.code(for: failure.kind))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            Terminal.error("internal error: \(error). Please report this with the command you ran.")
+            throw ExitCode(ExitStatus.internalError)
+        }
+    }
+}
+
+/// Parses an address argument, turning a bad one into an invalid-input failure.
+func parseAddress(_ text: String) throws -> EmailAddress {
+    try EmailAddress(text)
+}

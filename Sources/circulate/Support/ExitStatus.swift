@@ -1,0 +1,27 @@
+import ArgumentParser
+import CirculateCore
+
+/// The documented exit codes (sysexits.h values, so shell scripts can tell failures apart).
+enum ExitStatus {
+    static let usage: Int32 = 64
+    static let invalidInput: Int32 = 65
+    static let unreadableInput: Int32 = 66
+    static let unknownPerson: Int32 = 67
+    static let notInitialised: Int32 = 69
+    static let internalError: Int32 = 70
+    static let storage: Int32 = 74
+    static let busy: Int32 = 75
+    static let configuration: Int32 = 78
+
+    static func code(for kind: FailureKind) -> Int32 {
+        switch kind {
+        case .invalidInput: invalidInput
+        case .unreadableInput: unreadableInput
+        case .unknownPerson: unknownPerson
+        case .notInitialised: notInitialised
+        case .configuration: configuration
+        case .busy: busy
+        case .storage: storage
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import CirculateCore
+import Foundation
+
+/// Output for people and for machines.
+enum Terminal {
+    /// Writes an error line to standard error.
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("circulate: error: \(message)\n".utf8))
+    }
+
+    /// Writes a warning line to standard error.
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("circulate: warning: \(message)\n".utf8))
+    }
+
+    /// Prints a value as pretty JSON (snake_case keys, ISO 8601 UTC dates).
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = try encoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// A date and time as people read it, in the community's time zone: "Sun 22 Nov 2026 14:03".
+    static func local(_ date: Date, in zone: TimeZone) -> String {
+        var style = Date.FormatStyle(date: .abbreviated, time: .shortened, locale: Locale(identifier: "en_GB"), timeZone: zone)
+        style = style.weekday(.abbreviated)
+        return date.formatted(style)
+    }
+
+    /// Lays out rows as aligned columns (for listings).
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
