@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CirculateCLITests",
-            dependencies: ["CirculateCore", "circulate"],
+            dependencies: ["CirculateCore"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,7 +1,14 @@
 import ArgumentParser
 
-/// The `circulate` command: the coordinator's and operator's control panel.
+/// Entry point: lets the global `--config PATH` stand anywhere on the line, before or after the subcommand.
 @main
+enum Entry {
+    static func main() {
+        Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
+/// The `circulate` command: the coordinator's and operator's control panel.
 struct Circulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "circulate",
@@ -14,4 +21,41 @@ struct Circulate: ParsableCommand {
         version: "circulate 0.1.0",
         subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self]
     )
+}
+
+/// Argument rewriting for options that belong to every command.
+enum GlobalArguments {
+    /// Moves `--config PATH` / `--config=PATH` found before the subcommand to the end (before any `--`), where the
+    /// subcommand's own `--config` option parses it.
+    static func hoistingConfig(_ arguments: [String]) -> [String] {
+        var rest: [String] = []
+        var hoisted: [String] = []
+        var index = 0
+        var seenSubcommand = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                rest += arguments[index...]
+                break
+            }
+            if !seenSubcommand && argument == "--config" && index + 1 < arguments.count {
+                hoisted += [argument, arguments[index + 1]]
+                index += 2
+                continue
+            }
+            if !seenSubcommand && argument.hasPrefix("--config=") {
+                hoisted.append(argument)
+                index += 1
+                continue
+            }
+            if !argument.hasPrefix("-") { seenSubcommand = true }
+            rest.append(argument)
+            index += 1
+        }
+        if let dashes = rest.firstIndex(of: "--") {
+            rest.insert(contentsOf: hoisted, at: dashes)
+            return rest
+        }
+        return rest + hoisted
+    }
 }

@@ -14,12 +14,15 @@ public enum ConfigurationLoader {
 
     /// Loads `--config PATH` if given (it must exist), else `$CIRCULATE_CONFIG` (it must exist), else the first
     /// existing default location, else the built-in defaults.
-    public static func load(explicitPath: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+    /// Relative default locations are looked up in `workingDirectory` (the process's, unless a test says otherwise).
+    public static func load(explicitPath: String?, environment: [String: String],
+                            workingDirectory: String = FileManager.default.currentDirectoryPath) throws(ConfigurationError) -> Configuration {
         if let explicitPath {
             return try load(file: explicitPath, origin: "--config")
         }
         for (path, origin) in candidates(environment: environment) {
-            if origin == "$CIRCULATE_CONFIG" || FileManager.default.fileExists(atPath: path) {
+            let located = path.hasPrefix("/") || origin == "$CIRCULATE_CONFIG" ? path : workingDirectory + "/" + path
+            if origin == "$CIRCULATE_CONFIG" || FileManager.default.fileExists(atPath: located) {
                 return try load(file: path, origin: origin)
             }
         }

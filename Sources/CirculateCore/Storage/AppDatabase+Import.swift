@@ -69,10 +69,18 @@ extension AppDatabase {
         let address: EmailAddress
         let details: NewMember
         let rowTags: [String]
+        var notes: [String] = []
+        // A spreadsheet cell may hold line breaks (Alt+Enter); in a name or organisation they mean a space. Other
+        // control characters are still refused by the field rules.
+        let name = flattened(row.name)
+        let organisation = flattened(row.organisation)
+        if name != row.name.trimmingCharacters(in: .whitespaces) || organisation != row.organisation.trimmingCharacters(in: .whitespaces) {
+            notes.append("line breaks inside a cell were replaced by spaces")
+        }
         do {
             address = try EmailAddress(typed)
             rowTags = try Tag.parseList(row.tags ?? "")
-            details = try NewMember(address: address, name: row.name, organisation: row.organisation,
+            details = try NewMember(address: address, name: name, organisation: organisation,
                                     tags: Array(Set(options.tags + rowTags)).sorted(), streams: options.streams)
         } catch let error as AddressError {
             return line(TextField.printable(typed), .rejected, error.explanation)
@@ -102,12 +110,11 @@ extension AppDatabase {
                 return line(shown, .skipped, "no consent on the sheet (Consent: \"\(row.consent ?? "")\"); not added")
             }
             _ = try insertMember(db, details, grant: grant, now: now)
-            return line(shown, .added)
+            return line(shown, .added, notes.isEmpty ? nil : notes.joined(separator: "; "))
         }
 
         // An existing person: fill in details the sheet gives, add tags, never remove anything.
         let before = member
-        var notes: [String] = []
         if !details.name.isEmpty { member.name = details.name }
         if let organisation = details.organisation { member.organisation = organisation }
         var tagsAdded = false
@@ -153,10 +160,27 @@ extension AppDatabase {
             }
         }
         let changed = member != before || tagsAdded || consentRecorded
+        if !changed { notes.removeAll { $0.hasPrefix("line breaks") } }
         if changed {
             member.updatedAt = now
             try member.update(db)
         }
         return line(shown, changed ? .updated : .unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
+}
+
+/// Collapses runs of CR, LF and TAB into one space and trims the ends.
+private func flattened(_ cell: String) -> String {
+    var out = ""
+    var pendingSpace = false
+    for scalar in cell.unicodeScalars {
+        if scalar == "\r" || scalar == "\n" || scalar == "\t" {
+            pendingSpace = true
+            continue
+        }
+        if pendingSpace && !out.isEmpty && !out.hasSuffix(" ") && scalar != " " { out.append(" ") }
+        pendingSpace = false
+        out.unicodeScalars.append(scalar)
+    }
+    return out.trimmingCharacters(in: .whitespaces)
 }

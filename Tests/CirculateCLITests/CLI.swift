@@ -1,0 +1,113 @@
+import Foundation
+
+/// Runs the built `circulate` binary against a private temporary instance, as a coordinator would.
+final class CLI {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+
+        /// Standard output parsed as JSON (Foundation's parser, independent of the encoder that wrote it).
+        func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+        func object() throws -> [String: Any] { (try json() as? [String: Any]) ?? [:] }
+    }
+
+    let directory: URL
+    var environment: [String: String]
+
+    /// The binary next to the test bundle (`swift build` puts both in .build/debug), or $CIRCULATE_BIN.
+    static let binary: String = {
+        if let explicit = ProcessInfo.processInfo.environment["CIRCULATE_BIN"] { return explicit }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("circulate").path
+    }()
+
+    /// The repository root, for fixtures.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func fixture(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/\(name)").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("circulate-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "USER": "sam.coordinator", "LANG": "C.UTF-8"]
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let p = path(name)
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    /// Runs `circulate ARGS` in the instance's directory (so the default ./var/ paths land there).
+    @discardableResult
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    func run(_ arguments: [String]) throws -> Result {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw CLIError("no circulate binary at \(Self.binary); run `swift build` before `swift test`")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        // Output goes to files, so a large output can never block the child on a full pipe.
+        let id = UUID().uuidString
+        let outPath = path(".out-\(id)")
+        let errPath = path(".err-\(id)")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let stdout = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+        let stderrData = FileManager.default.contents(atPath: errPath) ?? Data()
+        return Result(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// `member list --json FILTERS`, parsed; throws unless the output is a JSON array.
+    func listed(_ filters: String...) throws -> [[String: Any]] {
+        let r = try run(["member", "list", "--json"] + filters)
+        guard r.status == 0, let people = try r.json() as? [[String: Any]] else {
+            throw CLIError("member list failed: \(r.status) \(r.stderr)")
+        }
+        return people
+    }
+
+    /// All bytes of the default database and its -wal/-shm files.
+    func databaseBytes() -> [UInt8] {
+        ["var/circulate.sqlite", "var/circulate.sqlite-wal", "var/circulate.sqlite-shm"].flatMap {
+            FileManager.default.contents(atPath: path($0)).map(Array.init) ?? []
+        }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
+    let n = Array(needle.utf8)
+    guard !n.isEmpty, haystack.count >= n.count else { return false }
+    outer: for i in 0...(haystack.count - n.count) {
+        for j in 0..<n.count where haystack[i + j] != n[j] { continue outer }
+        return true
+    }
+    return false
+}

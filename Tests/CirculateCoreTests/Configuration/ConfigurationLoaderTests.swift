@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import CirculateCore
+
+@Suite("Configuration")
+struct ConfigurationLoaderTests {
+    @Test("with no file anywhere, the built-in defaults work for a first run")
+    func defaults() throws {
+        let scratch = try Scratch()
+        let config = try ConfigurationLoader.load(explicitPath: nil, environment: [:], workingDirectory: scratch.url.path)
+        #expect(config.storage.database == "var/circulate.sqlite")
+        #expect(config.outbox.maildir == "var/outbox")
+        #expect(config.community.timeZone.identifier == "Europe/London")
+        #expect(config.smtp == nil)
+        #expect(config.sourceFile == nil)
+    }
+
+    @Test("the example configuration in config/ parses and documents every key the loader knows")
+    func example() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("config/circulate.example.toml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        _ = try ConfigurationLoader.parse(text, file: path)
+        // Every key, including the commented-out ones, appears in the example with a comment.
+        for key in ["name", "timezone", "database", "maildir", "instance_key_file", "instance_key_env", "wording_version",
+                    "url", "username", "password_file", "password_env"] {
+            #expect(text.contains("\(key) ="), "example lacks \(key)")
+        }
+    }
+
+    @Test("explicit --config that does not exist is an error, not a silent fallback")
+    func missingExplicit() {
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(explicitPath: "/nonexistent/circulate.toml", environment: [:])
+        }
+    }
+
+    @Test("$CIRCULATE_CONFIG is used when --config is absent")
+    func environmentVariable() throws {
+        let scratch = try Scratch()
+        let file = scratch.path("c.toml")
+        try "[community]\nname = \"Riverside CoP\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let config = try ConfigurationLoader.load(explicitPath: nil, environment: ["CIRCULATE_CONFIG": file])
+        #expect(config.community.name == "Riverside CoP")
+        #expect(config.sourceFile == file)
+    }
+
+    @Test("invalid values name the key, the value and what is allowed", arguments: [
+        ("[community]\ntimezone = \"Europe/Londn\"", ["community.timezone", "Europe/Londn", "IANA"]),
+        ("[community]\nname = 42", ["community.name", "42", "string"]),
+        ("[storage]\ndatabse = \"x\"", ["storage.databse", "unknown key", "database"]),
+        ("[smtpp]\nurl = \"x\"", ["smtpp", "unknown", "smtp"]),
+        ("[smtp]\nurl = \"http://relay.example.org\"", ["smtp.url", "http://relay.example.org", "smtp://"]),
+        ("[smtp]\nurl = \"smtp://user:pw@relay.example.org\"", ["smtp.url", "password"]),
+        ("[smtp]\nurl = \"smtp://relay.example.org:587\"\nusername = \"cop\"", ["password_file", "password_env"]),
+        ("[secrets]\ninstance_key_env = \"NOT A NAME\"", ["secrets.instance_key_env", "NOT A NAME"]),
+        ("[community\nname = \"x\"", ["line 1"]),
+    ])
+    func invalid(toml: String, mentions: [String]) {
+        do {
+            _ = try ConfigurationLoader.parse(toml, file: "test.toml")
+            Issue.record("accepted \(toml)")
+        } catch {
+            for word in mentions { #expect(error.description.contains(word), "\(error.description) lacks \(word)") }
+            #expect(!error.description.contains("pw@"), "the message must not echo a password")
+        }
+    }
+
+    @Test("a relay configuration is read")
+    func smtp() throws {
+        let config = try ConfigurationLoader.parse("""
+            [smtp]
+            url = "smtps://relay.example.org:465"
+            username = "cop@example.org"
+            password_file = "/run/credentials/circulate.service/smtp-password"
+            """, file: "t.toml")
+        #expect(config.smtp?.url.absoluteString == "smtps://relay.example.org:465")
+        #expect(config.smtp?.passwordFile == "/run/credentials/circulate.service/smtp-password")
+    }
+
+    @Test("secrets come from the environment or a file and never print themselves")
+    func secrets() throws {
+        let scratch = try Scratch()
+        let file = scratch.path("pw")
+        try "s3cret-from-file\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try Secret.load(environmentVariable: "PW", file: file, environment: [:], what: "password")
+        #expect(fromFile?.bytes == Array("s3cret-from-file".utf8))
+        let fromEnv = try Secret.load(environmentVariable: "PW", file: file, environment: ["PW": "s3cret-env"], what: "password")
+        #expect(fromEnv?.bytes == Array("s3cret-env".utf8))
+        #expect("\(String(describing: fromEnv))".contains("s3cret") == false)
+        #expect(fromEnv?.description == "<redacted>")
+    }
+
+    @Test("the instance key accepts hex or base64 of 32 bytes and rejects anything weaker")
+    func instanceKey() throws {
+        let hex = InstanceKey.generateText()
+        #expect(hex.count == 64)
+        _ = try InstanceKey(secret: Secret(Array(hex.utf8)))
+        _ = try InstanceKey(secret: Secret(Array(Data(repeating: 1, count: 32).base64EncodedString().utf8)))
+        #expect(throws: SecretError.self) { try InstanceKey(secret: Secret(Array("too-short".utf8))) }
+        #expect(InstanceKey.generateText() != hex)
+    }
+}
