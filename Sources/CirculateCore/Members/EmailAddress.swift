@@ -20,7 +20,7 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses and checks an address typed by a person or read from a sheet; surrounding spaces are ignored.
     public init(_ raw: String) throws(AddressError) {
-        let text = raw.trimmingCharacters(in: .whitespaces)
+        let text = TextField.trimmingSpaces(raw)
         guard !text.isEmpty else { throw AddressError(input: raw, reason: .empty) }
         if let bad = text.unicodeScalars.first(where: TextField.isForbidden) {
             throw AddressError(input: raw, reason: .controlCharacter(bad))

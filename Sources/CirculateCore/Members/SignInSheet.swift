@@ -52,7 +52,7 @@ public struct SignInSheet: Sendable {
 
         // The header is the first row (of the first ten) that names an Email column.
         guard let headerIndex = records.prefix(10).firstIndex(where: { Columns(header: $0).email != nil }) else {
-            let first = records[0].map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let first = records[0].map { $0.trimmedSpaces }.filter { !$0.isEmpty }
             throw SheetError.noEmailColumn(header: first)
         }
         let header = records[headerIndex]
@@ -60,15 +60,15 @@ public struct SignInSheet: Sendable {
         var rows: [Row] = []
         for index in (headerIndex + 1)..<records.count {
             let record = records[index]
-            if record.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            if record.allSatisfy({ $0.trimmedSpaces.isEmpty }) { continue }
             func cell(_ column: Int?) -> String {
                 guard let column, column < record.count else { return "" }
                 return record[column]
             }
-            var name = cell(columns.name).trimmingCharacters(in: .whitespaces)
+            var name = cell(columns.name).trimmedSpaces
             if name.isEmpty {
                 name = [cell(columns.firstName), cell(columns.lastName)]
-                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+                    .map { $0.trimmedSpaces }.filter { !$0.isEmpty }.joined(separator: " ")
             }
             rows.append(Row(number: index + 1, email: cell(columns.email), name: name,
                             organisation: cell(columns.organisation),
@@ -77,13 +77,13 @@ public struct SignInSheet: Sendable {
         let used = Set([columns.email, columns.name, columns.firstName, columns.lastName, columns.organisation,
                         columns.consent, columns.tags].compactMap { $0 })
         let ignored = header.indices.filter { !used.contains($0) }
-            .map { header[$0].trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { header[$0].trimmedSpaces }.filter { !$0.isEmpty }
         return SignInSheet(rows: rows, hasConsentColumn: columns.consent != nil, ignoredColumns: ignored, encodingNote: note)
     }
 
     /// Reads a Consent cell: yes/y/true/1/x/✓ and no/n/false/0/blank, in any case.
     public static func consentAnswer(_ cell: String?) -> ConsentAnswer {
-        let value = (cell ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let value = TextField.trimmingSpaces(cell ?? "").lowercased()
         switch value {
         case "yes", "y", "true", "1", "x", "✓", "✔", "agreed", "agree", "i agree", "ok", "consent", "consented", "given":
             return .yes

@@ -5,7 +5,7 @@ public enum Tag {
 
     /// Lower case, spaces and underscores to hyphens: "Core group" becomes "core-group".
     static func slug(_ text: String) -> String {
-        let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let lowered = TextField.trimmingSpaces(text).lowercased()
         var out = ""
         var lastWasHyphen = false
         for ch in lowered {

@@ -16,11 +16,22 @@ public enum TextField {
             throw InvalidField(field: field, value: raw,
                                problem: "contains the control character \(scalarName(bad)); remove it (line breaks are not allowed)")
         }
-        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        let trimmed = trimmingSpaces(raw)
         guard trimmed.count <= maxLength else {
             throw InvalidField(field: field, value: raw, problem: "is longer than \(maxLength) characters")
         }
         return trimmed
+    }
+
+    /// Removes leading and trailing spaces (Unicode whitespace other than line breaks), without Foundation's
+    /// NSString bridge, which dominated the import profile.
+    public static func trimmingSpaces(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        func isSpace(_ s: Unicode.Scalar) -> Bool { s == " " || (s.value > 0x7F && s.properties.isWhitespace && !isForbidden(s)) || s == "\t" }
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+              let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return text }
+        return String(scalars[first...last])
     }
 
     /// A version of arbitrary text that is safe to print on one terminal line.
@@ -64,4 +75,9 @@ public struct InvalidField: Error, Sendable, Equatable, CustomStringConvertible 
 
     /// A sentence naming the field and the problem.
     public var description: String { "\(field) \"\(TextField.printable(value))\" \(problem)" }
+}
+
+extension String {
+    /// This text without leading and trailing spaces (see `TextField.trimmingSpaces`).
+    var trimmedSpaces: String { TextField.trimmingSpaces(self) }
 }

@@ -63,7 +63,7 @@ extension AppDatabase {
         func line(_ email: String, _ outcome: ImportReport.Outcome, _ note: String? = nil) -> ImportReport.Line {
             ImportReport.Line(row: row.number, email: email, outcome: outcome, note: note)
         }
-        let typed = row.email.trimmingCharacters(in: .whitespaces)
+        let typed = TextField.trimmingSpaces(row.email)
         guard !typed.isEmpty else { return line("", .skipped, "no email address on this row") }
 
         let address: EmailAddress
@@ -74,7 +74,7 @@ extension AppDatabase {
         // control characters are still refused by the field rules.
         let name = flattened(row.name)
         let organisation = flattened(row.organisation)
-        if name != row.name.trimmingCharacters(in: .whitespaces) || organisation != row.organisation.trimmingCharacters(in: .whitespaces) {
+        if name != TextField.trimmingSpaces(row.name) || organisation != TextField.trimmingSpaces(row.organisation) {
             notes.append("line breaks inside a cell were replaced by spaces")
         }
         do {
@@ -118,19 +118,16 @@ extension AppDatabase {
         if !details.name.isEmpty { member.name = details.name }
         if let organisation = details.organisation { member.organisation = organisation }
         var tagsAdded = false
-        for tag in details.tags {
-            try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
-            tagsAdded = tagsAdded || db.changesCount > 0
-        }
+        for tag in details.tags where try addTag(db, member: id, tag) { tagsAdded = true }
         var consentRecorded = false
         switch member.status {
         case .active:
             if options.lawfulBasis == .consent && answer == .yes {
-                let latest = try String.fetchOne(db, sql: """
+                let latest = try String.fetchOne(db.cachedStatement(sql: """
                     SELECT wording_version FROM consent_event
                     WHERE member_id = ? AND action = 'given' AND lawful_basis = 'consent' AND stream IS NULL
                     ORDER BY id DESC LIMIT 1
-                    """, arguments: [id])
+                    """), arguments: [id])
                 if member.lawfulBasis != .consent || latest != grant.wordingVersion {
                     try record(db, .given, member: id, stream: nil, basis: .consent, source: grant.source,
                                wording: grant.wordingVersion, by: grant.recordedBy, now: now)
@@ -182,5 +179,5 @@ private func flattened(_ cell: String) -> String {
         pendingSpace = false
         out.unicodeScalars.append(scalar)
     }
-    return out.trimmingCharacters(in: .whitespaces)
+    return TextField.trimmingSpaces(out)
 }

@@ -90,10 +90,7 @@ extension AppDatabase {
             if let organisation = changes.organisation { member.organisation = organisation }
 
             var tagsChanged = false
-            for tag in changes.addTags {
-                try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
-                tagsChanged = tagsChanged || db.changesCount > 0
-            }
+            for tag in changes.addTags where try Self.addTag(db, member: id, tag) { tagsChanged = true }
             for tag in changes.removeTags {
                 try db.execute(sql: "DELETE FROM member_tag WHERE member_id = ? AND tag = ?", arguments: [id, tag])
                 tagsChanged = tagsChanged || db.changesCount > 0
@@ -187,7 +184,7 @@ extension AppDatabase {
     }
 
     static func member(_ db: Database, key: String) throws -> Member? {
-        try Member.filter(Member.Columns.emailKey == key).fetchOne(db)
+        try Member.fetchOne(db.cachedStatement(sql: "SELECT * FROM member WHERE email_key = ?"), arguments: [key])
     }
 
     /// The member, or the precise reason there is none (erased, unknown).
@@ -200,7 +197,7 @@ extension AppDatabase {
     }
 
     static func erasedAt(_ db: Database, hash: String) throws -> Date? {
-        try Date.fetchOne(db, sql: "SELECT created_at FROM suppression WHERE address_hash = ?", arguments: [hash])
+        try Date.fetchOne(db.cachedStatement(sql: "SELECT created_at FROM suppression WHERE address_hash = ?"), arguments: [hash])
     }
 
     static func insertMember(_ db: Database, _ new: NewMember, grant: ConsentGrant, now: Date) throws -> Member {
@@ -212,12 +209,16 @@ extension AppDatabase {
         member.streams = new.streams ?? .defaults(for: grant.lawfulBasis)
         try member.insert(db)
         guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
-        for tag in new.tags {
-            try db.execute(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)", arguments: [id, tag])
-        }
+        for tag in new.tags { _ = try addTag(db, member: id, tag) }
         try record(db, .given, member: id, stream: nil, basis: grant.lawfulBasis, source: grant.source,
                    wording: grant.wordingVersion, by: grant.recordedBy, now: now)
         return member
+    }
+
+    /// Adds a role/tag; returns whether it was new.
+    static func addTag(_ db: Database, member: Int64, _ tag: String) throws -> Bool {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO member_tag (member_id, tag) VALUES (?, ?)").execute(arguments: [member, tag])
+        return db.changesCount > 0
     }
 
     static func record(_ db: Database, _ action: ConsentEvent.Action, member: Int64, stream: MailStream?,
