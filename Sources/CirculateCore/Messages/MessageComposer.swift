@@ -1,0 +1,250 @@
+import Foundation
+
+/// Turns an `OutgoingMessage` into the exact bytes handed to an SMTP relay or written to the Maildir outbox.
+///
+/// The output is RFC 5322/MIME with CRLF line endings only, no line over 998 octets, and ending in CRLF. Its body
+/// parts are quoted-printable (text) or base64 (attachments), so every body line is at most 76 characters, and no line
+/// anywhere starts with "." — the bytes can go to libcurl as they are, and nothing in them can end the SMTP DATA
+/// early (the "\n.\r\n" of SMTP smuggling needs a bare LF, which cannot occur).
+///
+/// Layout: text only → `text/plain`; text and HTML → `multipart/alternative` (plain first, as RFC 2046 §5.1.4 orders
+/// alternatives from least to most faithful); with attachments → `multipart/mixed` holding that, then each file.
+public enum MessageComposer {
+    /// Header names the composer writes itself (or that must never be added: Cc and Bcc would show one member's
+    /// address to another, Return-Path belongs to the receiving server, RFC 5321 §4.4), compared case-insensitively.
+    private static let reservedHeaderNames: [[UInt8]] = [
+        "date", "message-id", "from", "reply-to", "to", "cc", "bcc", "subject", "mime-version", "return-path",
+    ].map { Array($0.utf8) }
+    private static let contentPrefix = Array("content-".utf8)
+    private static let maximumBoundarySeedLength = 52
+    private static let maximumFilenameBytes = 255
+
+    /// Composes the message. `boundarySeed` (1–52 letters, digits, "-", "_" or ".") makes the MIME boundaries
+    /// deterministic: "=_circulate_<seed>_alt" and "=_circulate_<seed>_mixed".
+    public static func compose(_ message: OutgoingMessage, boundarySeed: String) throws(CompositionError) -> [UInt8] {
+        try checkBoundarySeed(boundarySeed)
+        var writer = HeaderWriter(capacity: estimatedSize(message))
+
+        try writer.appendDateField(message.date)
+        try checkMessageID(message.messageID)
+        writer.begin("Message-ID")
+        try writer.appendToken("<\(message.messageID)>".utf8, spaces: 1)
+        writer.end()
+        writer.begin("From")
+        try writer.appendMailbox(message.from, displayNameField: "From display name")
+        writer.end()
+        if let replyTo = message.replyTo {
+            writer.begin("Reply-To")
+            try writer.appendMailbox(replyTo, displayNameField: "Reply-To display name")
+            writer.end()
+        }
+        writer.begin("To")
+        try writer.appendMailbox(message.to, displayNameField: "To display name")
+        writer.end()
+        try HeaderEncoding.checkHeaderText(message.subject, field: "Subject")
+        writer.begin("Subject")  // always written, even empty: a missing Subject is a spam signal
+        try writer.appendUnstructured(Array(message.subject.utf8)[...].trimmingSpaces(), spaces: 1)
+        writer.end()
+        writer.field("MIME-Version", "1.0")
+        for header in message.extraHeaders {
+            try appendExtraHeader(header, to: &writer)
+        }
+
+        let alternative = "=_circulate_\(boundarySeed)_alt"
+        switch (message.htmlBody, message.attachments.isEmpty) {
+        case (nil, true):
+            appendTextEntity("plain", message.textBody, to: &writer, terminated: true)
+        case (let html?, true):
+            try appendAlternativeEntity(text: message.textBody, html: html, boundary: alternative, to: &writer)
+            writer.appendRaw("\r\n")
+        case (let html, false):
+            let mixed = "=_circulate_\(boundarySeed)_mixed"
+            try appendMultipartHeader("mixed", boundary: mixed, to: &writer)
+            writer.appendRaw("--\(mixed)\r\n")
+            if let html {
+                try appendAlternativeEntity(text: message.textBody, html: html, boundary: alternative, to: &writer)
+            } else {
+                appendTextEntity("plain", message.textBody, to: &writer, terminated: false)
+            }
+            for (offset, attachment) in message.attachments.enumerated() {
+                writer.appendRaw("\r\n--\(mixed)\r\n")
+                try appendAttachmentEntity(attachment, number: offset + 1, to: &writer)
+            }
+            writer.appendRaw("\r\n--\(mixed)--\r\n")
+        }
+        return writer.bytes
+    }
+
+    /// Whether the message must be sent with the SMTPUTF8 extension (RFC 6531): true when an address has a non-ASCII
+    /// local part, which then appears as raw UTF-8 in the headers (RFC 6532). Non-ASCII domains never need it: they
+    /// are written as A-labels.
+    public static func requiresSMTPUTF8(_ message: OutgoingMessage) -> Bool {
+        let mailboxes = [message.from, message.to] + (message.replyTo.map { [$0] } ?? [])
+        return mailboxes.contains { !$0.address.hasASCIILocalPart }
+    }
+
+    // MARK: - Headers
+
+    private static func appendExtraHeader(
+        _ header: OutgoingMessage.HeaderField, to writer: inout HeaderWriter
+    ) throws(CompositionError) {
+        // Stricter than RFC 5322's ftext: every real header name fits, and no line can start with "." or a space.
+        let name = Array(header.name.utf8)
+        let isLetter = { (byte: UInt8) in (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        let wellFormed = name.first.map(isLetter) == true
+            && name.count <= HeaderWriter.preferredLineLength - 2
+            && name.allSatisfy { isLetter($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+        guard wellFormed else {
+            throw CompositionError(field: "header name \"\(TextField.printable(header.name))\"",
+                                   problem: .invalidHeaderName)
+        }
+        // Content-* fields describe the MIME structure, which only the composer knows.
+        guard !reservedHeaderNames.contains(where: { equalIgnoringASCIICase(name, $0) }),
+            !(name.count >= 8 && equalIgnoringASCIICase(name[..<8], contentPrefix))
+        else {
+            throw CompositionError(field: header.name, problem: .reservedHeaderName)
+        }
+        guard try HeaderEncoding.checkHeaderText(header.value, field: header.name) else {
+            throw CompositionError(field: header.name, problem: .nonASCII)
+        }
+        let value = Array(header.value.utf8)[...].trimmingSpaces()
+        guard !value.isEmpty else { throw CompositionError(field: header.name, problem: .empty) }
+        writer.begin(header.name)
+        try writer.appendWords(value, spaces: 1)
+        writer.end()
+    }
+
+    /// Compares a header name with a lower-case one; header names are case-insensitive (RFC 5322 §1.2.2).
+    private static func equalIgnoringASCIICase(_ name: some Collection<UInt8>, _ lowercase: [UInt8]) -> Bool {
+        name.count == lowercase.count
+            && zip(name, lowercase).allSatisfy { ((0x41...0x5A).contains($0) ? $0 | 0x20 : $0) == $1 }
+    }
+
+    /// RFC 5322 §3.6.4 msg-id: dot-atom-text "@" dot-atom-text (the no-fold-literal form is not needed here).
+    private static func checkMessageID(_ id: String) throws(CompositionError) {
+        let bytes = Array(id.utf8)
+        let parts = bytes.split(separator: 0x40, omittingEmptySubsequences: false)
+        let valid = parts.count == 2 && parts.allSatisfy { part in
+            !part.isEmpty && part.first != 0x2E && part.last != 0x2E
+                && !zip(part, part.dropFirst()).contains { $0 == 0x2E && $1 == 0x2E }
+                && part.allSatisfy { $0 == 0x2E || HeaderEncoding.isAtext($0) }
+        }
+        guard valid else { throw CompositionError(field: "Message-ID", problem: .invalidMessageID) }
+    }
+
+    /// Boundaries start with "=_": in quoted-printable "=" is always followed by two hex digits or a line break, and
+    /// "=", "_" and "-" are not in the base64 alphabet (only "=" as padding, at the end of the data), so no encoded
+    /// line can contain a delimiter (RFC 2046 §5.1.1). The "_alt" and "_mixed" suffixes differ at their first
+    /// character, so neither delimiter is a prefix of the other.
+    private static func checkBoundarySeed(_ seed: String) throws(CompositionError) {
+        let bytes = seed.utf8
+        let valid = !bytes.isEmpty && bytes.count <= maximumBoundarySeedLength
+            && bytes.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
+        guard valid else { throw CompositionError(field: "boundary seed", problem: .invalidBoundarySeed) }
+    }
+
+    // MARK: - Body parts
+
+    /// A text part's headers, the blank line, and its quoted-printable content (without a final delimiter CRLF).
+    private static func appendTextEntity(
+        _ subtype: String, _ text: String, to writer: inout HeaderWriter, terminated: Bool
+    ) {
+        writer.field("Content-Type", "text/\(subtype); charset=utf-8")
+        writer.field("Content-Transfer-Encoding", "quoted-printable")
+        writer.end()
+        QuotedPrintable.encode(text, into: &writer.bytes, terminated: terminated)
+    }
+
+    /// A multipart/alternative entity up to and including its close delimiter, without the CRLF after it (RFC 2046
+    /// §5.1.1: the CRLF before a delimiter belongs to the delimiter, so part contents are written exactly).
+    private static func appendAlternativeEntity(
+        text: String, html: String, boundary: String, to writer: inout HeaderWriter
+    ) throws(CompositionError) {
+        try appendMultipartHeader("alternative", boundary: boundary, to: &writer)
+        writer.appendRaw("--\(boundary)\r\n")
+        appendTextEntity("plain", text, to: &writer, terminated: false)
+        writer.appendRaw("\r\n--\(boundary)\r\n")
+        appendTextEntity("html", html, to: &writer, terminated: false)
+        writer.appendRaw("\r\n--\(boundary)--")
+    }
+
+    /// `Content-Type: multipart/<subtype>; boundary="..."` and the blank line; the boundary is quoted because "=" is a
+    /// tspecial (RFC 2045 §5.1).
+    private static func appendMultipartHeader(
+        _ subtype: String, boundary: String, to writer: inout HeaderWriter
+    ) throws(CompositionError) {
+        writer.begin("Content-Type")
+        try writer.appendToken("multipart/\(subtype);".utf8, spaces: 1)
+        try writer.appendToken("boundary=\"\(boundary)\"".utf8, spaces: 1)
+        writer.end()
+        writer.end()
+    }
+
+    private static func appendAttachmentEntity(
+        _ attachment: Attachment, number: Int, to writer: inout HeaderWriter
+    ) throws(CompositionError) {
+        let field = "attachment \(number)"
+        try checkFilename(attachment.filename, field: "\(field) filename")
+        try HeaderEncoding.checkHeaderText(attachment.contentType, field: "\(field) content type")
+        try checkContentType(attachment.contentType, field: "\(field) content type")
+
+        writer.begin("Content-Type")
+        try writer.appendToken("\(attachment.contentType);".utf8, spaces: 1)
+        for parameter in attachment.extraContentTypeParameters {
+            let lower = parameter.name.lowercased()
+            // "name" is written below from the filename; "boundary" only belongs on multiparts.
+            guard lower != "name", lower != "boundary" else {
+                throw CompositionError(field: "\(field) parameter \"\(TextField.printable(parameter.name))\"",
+                                       problem: .invalidParameter)
+            }
+            try writer.appendParameter(parameter.name, parameter.value, last: false,
+                                       field: "\(field) parameter \"\(TextField.printable(parameter.name))\"")
+        }
+        // Content-Type "name" is older than Content-Disposition and still the one some programs show (RFC 2045
+        // deprecates it, RFC 2183 §2.3 notes it); it carries the ASCII fallback.
+        try writer.appendFilename("name", attachment.filename, withExtended: false)
+        writer.end()
+        writer.field("Content-Transfer-Encoding", "base64")
+        writer.begin("Content-Disposition")
+        try writer.appendToken("\(attachment.disposition.rawValue);".utf8, spaces: 1)
+        try writer.appendFilename("filename", attachment.filename, withExtended: true)
+        writer.end()
+        writer.end()
+        MIMEBase64.appendLines(attachment.data, into: &writer.bytes)
+    }
+
+    private static func checkFilename(_ filename: String, field: String) throws(CompositionError) {
+        try HeaderEncoding.checkHeaderText(filename, field: field)
+        guard !filename.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw CompositionError(field: field, problem: .empty)
+        }
+        // Compared as bytes: as Characters, a "\\" followed by a combining mark would not equal "\\".
+        guard !filename.utf8.contains(0x2F), !filename.utf8.contains(0x5C) else {
+            throw CompositionError(field: field, problem: .pathSeparator)
+        }
+        guard filename.utf8.count <= maximumFilenameBytes else {
+            throw CompositionError(field: field, problem: .tooLong)
+        }
+    }
+
+    /// RFC 2045 §5.1 type "/" subtype, both tokens; multipart and message types cannot be base64-encoded (RFC 2045
+    /// §6.4) and would need the composer to understand their structure.
+    private static func checkContentType(_ contentType: String, field: String) throws(CompositionError) {
+        let parts = Array(contentType.utf8).split(separator: 0x2F, omittingEmptySubsequences: false)
+        let lower = contentType.lowercased()
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(HeaderEncoding.isTokenCharacter) }),
+            !lower.hasPrefix("multipart/"), !lower.hasPrefix("message/")
+        else { throw CompositionError(field: field, problem: .invalidContentType) }
+    }
+
+    /// Enough capacity that composing never reallocates: headers, quoted-printable's typical growth, base64's 4/3.
+    private static func estimatedSize(_ message: OutgoingMessage) -> Int {
+        var size = 2048 + message.textBody.utf8.count * 9 / 8
+        if let html = message.htmlBody { size += 512 + html.utf8.count * 9 / 8 }
+        for attachment in message.attachments {
+            size += 1024 + attachment.data.count * 4 / 3 + attachment.data.count / 28
+        }
+        return size
+    }
+}
