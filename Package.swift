@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The only C in the package: libcurl from the system (Debian: libcurl4-openssl-dev).
@@ -39,6 +42,8 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Ink", package: "Ink"),
             ],
             swiftSettings: strictSettings
         ),
@@ -49,17 +54,24 @@ let package = Package(
                 "CirculateCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // Test helpers shared by the test targets (a real SMTP server process).
+        .target(
+            name: "CirculateTestSupport",
+            path: "Tests/Support",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CirculateCoreTests",
-            dependencies: ["CirculateCore"],
+            dependencies: ["CirculateCore", "CirculateTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CirculateCLITests",
-            dependencies: ["CirculateCore"],
+            dependencies: ["CirculateCore", "CirculateTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

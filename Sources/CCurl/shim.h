@@ -36,4 +36,18 @@ static inline CURLcode circulate_curl_setopt_off(CURL *h, CURLoption o, curl_off
 static inline CURLcode circulate_curl_setopt_read(CURL *h, curl_read_callback f) { return curl_easy_setopt(h, CURLOPT_READFUNCTION, f); }
 static inline CURLcode circulate_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 
+/* Callbacks: one setter per callback type, because the function pointer must keep its exact C type. */
+static inline CURLcode circulate_curl_setopt_header(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
+static inline CURLcode circulate_curl_setopt_xferinfo(CURL *h, curl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
+
+/* How long libcurl waits for any one server reply. The millisecond option arrived in 8.6.0; before that only whole
+   seconds exist, so round up rather than wait less than asked. */
+static inline CURLcode circulate_curl_setopt_server_response_timeout_ms(CURL *h, long ms) {
+#if LIBCURL_VERSION_NUM >= 0x080600
+    return curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT_MS, ms);
+#else
+    return curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, (ms + 999) / 1000);
+#endif
+}
+
 #endif

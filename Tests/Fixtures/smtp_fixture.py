@@ -405,6 +405,9 @@ async def serve(cfg, workdir):
 
 
 def main():
+    # A parent that blocks SIGTERM/SIGINT in the thread that spawns us (Swift Testing's worker threads do) passes that
+    # mask on; unblock them, or the test's terminate() would never stop this server.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     p = argparse.ArgumentParser(description="SMTP server fixture for circulate's tests")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--spool", required=True)
