@@ -38,6 +38,53 @@ public struct Configuration: Sendable, Equatable {
         public var wordingVersion = "1"
     }
 
+    /// How the list presents itself in messages.
+    public struct List: Sendable, Equatable {
+        /// The From address (and, unless `bounceAddress` is set, the envelope sender).
+        public var address = "community@example.org"
+        /// The display name in From; defaults to the community's name.
+        public var fromName: String?
+        /// Where replies go, if not to `address`.
+        public var replyTo: String?
+        /// The envelope sender that receives bounces; defaults to `address`.
+        public var bounceAddress: String?
+        /// The domain for Message-IDs, List-Id and EHLO; defaults to the domain of `address`.
+        public var domain: String?
+        /// The RFC 2919 List-Id; defaults to "<slug of community name>.<domain>".
+        public var listID: String?
+        /// A public https base URL where circulate serves unsubscribe links (a later release serves it).
+        public var publicBaseURL: URL?
+    }
+
+    /// How the queue is worked.
+    public struct Delivery: Sendable, Equatable {
+        /// What to do with a message whose fate is unknown (the connection broke after the whole message was sent).
+        public enum InDoubtPolicy: String, Sendable, Equatable, CaseIterable {
+            /// Send it again with the same Message-ID (a duplicate is better than a loss; clients merge by Message-ID).
+            case resend
+            /// Count it as sent.
+            case assumeSent = "assume-sent"
+        }
+        /// Parallel SMTP connections (each on its own thread).
+        public var connections = 2
+        /// Rate-limit windows, all enforced at once.
+        public var rateLimits: [RateWindow] = []
+        /// The first retry delay after a temporary failure; doubles with each attempt.
+        public var retryInitial: TimeInterval = 300
+        /// The longest retry delay.
+        public var retryMaximum: TimeInterval = 4 * 3600
+        /// Give up on a temporary failure this long after the message was queued (RFC 5321 suggests 4-5 days).
+        public var giveUpAfter: TimeInterval = 4 * 86_400
+        /// What to do with an in-doubt transfer.
+        public var inDoubt: InDoubtPolicy = .resend
+        /// A scheduled send that is up to this late still goes out; later than that it is held for the coordinator.
+        public var lateLimit: TimeInterval = 12 * 3600
+        /// Permanent failures in a row after which a member is marked bounced.
+        public var bounceLimit = 3
+        /// The first pause after a relay-wide problem (421, authentication, TLS); doubles while it lasts, up to 30 minutes.
+        public var relayPause: TimeInterval = 60
+    }
+
     /// The organisation's SMTP relay; absent means the Maildir outbox.
     public struct SMTP: Sendable, Equatable {
         /// `smtp://host:587` (STARTTLS required) or `smtps://host:465`.
@@ -48,6 +95,14 @@ public struct Configuration: Sendable, Equatable {
         public var passwordFile: String?
         /// Environment variable holding the password.
         public var passwordEnv: String?
+        /// A CA bundle for a relay with a private certificate authority.
+        public var caFile: String?
+        /// Whether the relay accepts SMTPUTF8 (needed for addresses with a non-ASCII local part).
+        public var smtputf8 = false
+        /// Plain SMTP without TLS; allowed only for a loopback relay (a local Postfix).
+        public var allowPlaintext = false
+        /// Seconds to wait for a connection.
+        public var connectTimeout: TimeInterval = 30
     }
 
     /// See `Community`.
@@ -60,6 +115,10 @@ public struct Configuration: Sendable, Equatable {
     public var secrets = Secrets()
     /// See `Consent`.
     public var consent = Consent()
+    /// See `List`.
+    public var list = List()
+    /// See `Delivery`.
+    public var delivery = Delivery()
     /// See `SMTP`; nil when no relay is configured.
     public var smtp: SMTP?
     /// The file these settings came from; nil when only the built-in defaults are in use.
@@ -67,4 +126,43 @@ public struct Configuration: Sendable, Equatable {
 
     /// The built-in defaults.
     public init() {}
+
+    /// The list's From display name.
+    public var fromName: String { list.fromName ?? community.name }
+    /// The domain for Message-IDs, List-Id and EHLO.
+    public var domain: String {
+        list.domain ?? String(list.address.split(separator: "@").last ?? "example.org").lowercased()
+    }
+    /// The RFC 2919 List-Id value, without angle brackets.
+    public var listID: String {
+        if let id = list.listID { return id }
+        let slug = Tag.slug(community.name).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        return "\(slug.isEmpty ? "list" : slug).\(domain)"
+    }
+}
+
+/// One rate-limit window: at most `limit` messages in any `seconds`-long period.
+public struct RateWindow: Sendable, Equatable, Codable {
+    /// Messages allowed in the window.
+    public var limit: Int
+    /// The window's length.
+    public var seconds: TimeInterval
+
+    /// Creates a window.
+    public init(limit: Int, seconds: TimeInterval) {
+        self.limit = limit
+        self.seconds = seconds
+    }
+
+    /// Known relays' published limits.
+    public static func preset(_ name: String) -> [RateWindow]? {
+        switch name {
+        // Exchange Online: 30 messages a minute and 10,000 recipients a day per mailbox.
+        case "microsoft365", "m365", "office365": [RateWindow(limit: 30, seconds: 60), RateWindow(limit: 10_000, seconds: 86_400)]
+        // Google Workspace: 2,000 messages a day per user; a per-minute cap keeps bursts polite.
+        case "google-workspace", "gmail": [RateWindow(limit: 60, seconds: 60), RateWindow(limit: 2_000, seconds: 86_400)]
+        case "none": []
+        default: nil
+        }
+    }
 }

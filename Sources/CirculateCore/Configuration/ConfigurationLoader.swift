@@ -73,7 +73,11 @@ private struct TOMLReader {
         "outbox": ["maildir"],
         "secrets": ["instance_key_file", "instance_key_env"],
         "consent": ["wording_version"],
-        "smtp": ["url", "username", "password_file", "password_env"],
+        "list": ["address", "from_name", "reply_to", "bounce_address", "domain", "list_id", "public_base_url"],
+        "delivery": ["connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial", "retry_maximum",
+                     "give_up_after", "in_doubt", "late_limit", "bounce_limit", "relay_pause"],
+        "smtp": ["url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
+                 "connect_timeout"],
     ]
 
     func fail(_ message: String) -> ConfigurationError { ConfigurationError(file: file, message) }
@@ -113,7 +117,110 @@ private struct TOMLReader {
             }
             config.consent.wordingVersion = wording
         }
+        try readList(into: &config)
+        try readDelivery(into: &config)
         config.smtp = try smtp()
+    }
+
+    func readList(into config: inout Configuration) throws(ConfigurationError) {
+        for key in ["address", "reply_to", "bounce_address"] {
+            guard let text = try string("list", key) else { continue }
+            let address: EmailAddress
+            do { address = try EmailAddress(text) } catch {
+                throw fail("list.\(key) = \"\(TextField.printable(text))\": \(error.explanation); give an address such as \"community@example.org\"")
+            }
+            switch key {
+            case "address": config.list.address = address.description
+            case "reply_to": config.list.replyTo = address.description
+            default: config.list.bounceAddress = address.description
+            }
+        }
+        if let name = try string("list", "from_name") {
+            guard !name.unicodeScalars.contains(where: TextField.isForbidden), name.count <= 100 else {
+                throw fail("list.from_name = \"\(TextField.printable(name))\" must be text on one line, up to 100 characters")
+            }
+            config.list.fromName = name
+        }
+        for key in ["domain", "list_id"] {
+            guard let text = try string("list", key) else { continue }
+            let ok = !text.isEmpty && text.count <= 200 && text.contains(".")
+                && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+            guard ok else {
+                throw fail("list.\(key) = \"\(TextField.printable(text))\" must be a dotted name of ASCII letters, digits and hyphens, e.g. \"example.org\"")
+            }
+            if key == "domain" { config.list.domain = text.lowercased() } else { config.list.listID = text.lowercased() }
+        }
+        if let text = try string("list", "public_base_url") {
+            guard let url = URL(string: text), url.scheme == "https", url.host != nil else {
+                throw fail("list.public_base_url = \"\(TextField.printable(text))\" must be an https:// URL")
+            }
+            config.list.publicBaseURL = url
+        }
+    }
+
+    func readDelivery(into config: inout Configuration) throws(ConfigurationError) {
+        if let n = try int("delivery", "connections", in: 1...16) { config.delivery.connections = n }
+        if let preset = try string("delivery", "rate_limit") {
+            guard let windows = RateWindow.preset(preset) else {
+                throw fail("delivery.rate_limit = \"\(TextField.printable(preset))\" is not a preset; use microsoft365, google-workspace or none (or per_minute/per_hour/per_day)")
+            }
+            config.delivery.rateLimits = windows
+        }
+        for (key, seconds) in [("per_minute", 60.0), ("per_hour", 3600.0), ("per_day", 86_400.0)] {
+            guard let limit = try int("delivery", key, in: 1...10_000_000) else { continue }
+            config.delivery.rateLimits.removeAll { $0.seconds == seconds }
+            config.delivery.rateLimits.append(RateWindow(limit: limit, seconds: seconds))
+        }
+        config.delivery.rateLimits.sort { $0.seconds < $1.seconds }
+        if let d = try duration("delivery", "retry_initial") { config.delivery.retryInitial = d }
+        if let d = try duration("delivery", "retry_maximum") { config.delivery.retryMaximum = d }
+        if let d = try duration("delivery", "give_up_after") { config.delivery.giveUpAfter = d }
+        if let d = try duration("delivery", "late_limit") { config.delivery.lateLimit = d }
+        if let d = try duration("delivery", "relay_pause") { config.delivery.relayPause = d }
+        if config.delivery.retryMaximum < config.delivery.retryInitial {
+            throw fail("delivery.retry_maximum must not be shorter than delivery.retry_initial")
+        }
+        if let text = try string("delivery", "in_doubt") {
+            guard let policy = Configuration.Delivery.InDoubtPolicy(rawValue: text) else {
+                throw fail("delivery.in_doubt = \"\(TextField.printable(text))\" must be \"resend\" or \"assume-sent\"")
+            }
+            config.delivery.inDoubt = policy
+        }
+        if let n = try int("delivery", "bounce_limit", in: 1...100) { config.delivery.bounceLimit = n }
+    }
+
+    func int(_ section: String, _ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let v = value(section, key) else { return nil }
+        guard let n = v.int, range.contains(n) else {
+            throw fail("\(section).\(key) = \(v.debugDescription) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return n
+    }
+
+    func bool(_ section: String, _ key: String) throws(ConfigurationError) -> Bool? {
+        guard let v = value(section, key) else { return nil }
+        guard let b = v.bool else { throw fail("\(section).\(key) = \(v.debugDescription) must be true or false") }
+        return b
+    }
+
+    /// "90s", "5m", "4h", "4d", or a number of seconds.
+    func duration(_ section: String, _ key: String) throws(ConfigurationError) -> TimeInterval? {
+        guard let v = value(section, key) else { return nil }
+        if let n = v.int, n > 0 { return TimeInterval(n) }
+        if let text = v.string, let seconds = Self.parseDuration(text) { return seconds }
+        throw fail("\(section).\(key) = \(v.debugDescription) must be a duration such as \"90s\", \"5m\", \"4h\" or \"4d\"")
+    }
+
+    static func parseDuration(_ text: String) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unit = t.last, let number = Double(t.dropLast()), number > 0 else { return nil }
+        switch unit {
+        case "s": return number
+        case "m": return number * 60
+        case "h": return number * 3600
+        case "d": return number * 86_400
+        default: return nil
+        }
     }
 
     func value(_ section: String, _ key: String) -> (any TOMLValueConvertible)? {
@@ -169,6 +276,13 @@ private struct TOMLReader {
             smtp.username = user
         }
         smtp.passwordFile = try path("smtp", "password_file")
+        smtp.caFile = try path("smtp", "ca_file")
+        smtp.smtputf8 = try bool("smtp", "smtputf8") ?? false
+        smtp.allowPlaintext = try bool("smtp", "allow_plaintext") ?? false
+        if let t = try duration("smtp", "connect_timeout") { smtp.connectTimeout = t }
+        if smtp.allowPlaintext, let host = url.host, !["localhost", "127.0.0.1", "::1", "[::1]"].contains(host.lowercased()) {
+            throw fail("smtp.allow_plaintext = true is only allowed for a relay on this machine (localhost); \(host) must use TLS")
+        }
         smtp.passwordEnv = try envName("smtp", "password_env").flatMap { $0.isEmpty ? nil : $0 }
         if smtp.username != nil && smtp.passwordFile == nil && smtp.passwordEnv == nil {
             throw fail("smtp.username is set but neither smtp.password_file nor smtp.password_env says where the password is")

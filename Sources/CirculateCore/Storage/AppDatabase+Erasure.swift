@@ -14,7 +14,7 @@ extension AppDatabase {
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
             var removed = 0
             // Every table that refers to a person is listed here; later tables add themselves to this function.
-            for table in ["consent_event", "member_tag"] {
+            for table in ["delivery", "consent_event", "member_tag"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
                 removed += db.changesCount
             }

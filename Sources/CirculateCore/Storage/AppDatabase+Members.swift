@@ -115,10 +115,12 @@ extension AppDatabase {
             }
             for stream in changes.disableStreams where member.streams[stream] {
                 member.streams[stream] = false
+                try Self.cancelPending(db, member: id, stream: stream, reason: "recipient left \(stream.rawValue)", now: now)
                 try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis,
                                 source: changes.source, wording: nil, by: changes.recordedBy, now: now)
             }
             if member.status == .active && member.streams.isEmpty {
+                try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
                 member.status = .unsubscribed
                 member.lawfulBasis = nil
                 member.statusChangedAt = now
@@ -149,7 +151,9 @@ extension AppDatabase {
                 try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source,
                                 wording: nil, by: recordedBy, now: now)
                 member.streams[stream] = false
+                try Self.cancelPending(db, member: id, stream: stream, reason: "recipient left \(stream.rawValue)", now: now)
                 if member.streams.isEmpty {
+                    try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
                     member.status = .unsubscribed
                     member.lawfulBasis = nil
                     member.statusChangedAt = now
@@ -161,6 +165,7 @@ extension AppDatabase {
                 guard member.status != .unsubscribed else { return .alreadyUnsubscribed(since: member.statusChangedAt) }
                 try Self.record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source,
                                 wording: nil, by: recordedBy, now: now)
+                try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
                 member.status = .unsubscribed
                 member.lawfulBasis = nil
                 member.streams = .none

@@ -72,6 +72,63 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2: outbound queue") { db in
+            try db.execute(sql: """
+                -- One send to an audience: an announcement, a test message (later: updates, thank-yous, reports).
+                CREATE TABLE mailing (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('announcement', 'test')),
+                    stream TEXT CHECK (stream IN ('monthly-update', 'session-invitations', 'reports')),
+                    audience TEXT NOT NULL,
+                    subject TEXT NOT NULL CHECK (subject <> ''),
+                    body_markdown TEXT NOT NULL,
+                    send_after DATETIME NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('scheduled', 'sending', 'held', 'done', 'cancelled')),
+                    held_reason TEXT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    created_by TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL
+                );
+                CREATE INDEX mailing_by_state ON mailing(state, send_after);
+
+                -- One row per (mailing, recipient): the message's whole life, in a few named states.
+                CREATE TABLE delivery (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailing_id INTEGER NOT NULL REFERENCES mailing(id) ON DELETE CASCADE,
+                    -- Erasing the person deletes their deliveries with them.
+                    member_id INTEGER REFERENCES member(id) ON DELETE CASCADE,
+                    recipient TEXT NOT NULL,
+                    -- Fixed when queued; the same on every attempt, so a resend is recognisably the same message.
+                    message_id TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred', 'failed', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    next_attempt_at DATETIME NOT NULL,
+                    last_attempt_at DATETIME,
+                    reply_code INTEGER,
+                    reply TEXT,
+                    in_doubt INTEGER NOT NULL DEFAULT 0 CHECK (in_doubt IN (0, 1)),
+                    queued_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    UNIQUE (mailing_id, member_id)
+                );
+                CREATE INDEX delivery_due ON delivery(next_attempt_at, id) WHERE state IN ('queued', 'deferred');
+                CREATE INDEX delivery_by_mailing ON delivery(mailing_id, state);
+                CREATE INDEX delivery_by_member ON delivery(member_id, state);
+                CREATE INDEX delivery_by_attempt ON delivery(last_attempt_at) WHERE last_attempt_at IS NOT NULL;
+
+                -- Relay-wide trouble (authentication, TLS, 421): delivery pauses, and `queue status` says why.
+                CREATE TABLE relay_pause (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    reason TEXT NOT NULL,
+                    since DATETIME NOT NULL,
+                    until DATETIME NOT NULL,
+                    failures INTEGER NOT NULL CHECK (failures > 0)
+                );
+
+                ALTER TABLE member ADD COLUMN hard_bounces INTEGER NOT NULL DEFAULT 0 CHECK (hard_bounces >= 0);
+                """)
+        }
         return migrator
     }
 }

@@ -7,6 +7,7 @@ import Foundation
 public struct InstanceKey: Sendable {
     // Raw bytes rather than SymmetricKey, which is not Sendable; a SymmetricKey is cheap to rebuild per use.
     private let suppressionKey: [UInt8]
+    private let unsubscribeKey: [UInt8]
 
     /// The number of random bytes a key holds.
     public static let byteCount = 32
@@ -17,6 +18,7 @@ public struct InstanceKey: Sendable {
             throw SecretError("the instance key is too short (\(bytes.count) bytes; 32 are needed)")
         }
         suppressionKey = Self.subKey(bytes, purpose: "circulate suppression v1")
+        unsubscribeKey = Self.subKey(bytes, purpose: "circulate unsubscribe v1")
     }
 
     /// Reads a key written as 64 hex digits (what `circulate init` writes) or as base64.
@@ -42,6 +44,25 @@ public struct InstanceKey: Sendable {
     public func suppressionHash(for address: EmailAddress) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(address.key.utf8), using: SymmetricKey(data: suppressionKey))
         return Self.hex(mac)
+    }
+
+    /// A member's unsubscribe token, "<member id>-<MAC>": it names the member without their address, and only
+    /// this instance can make or check one.
+    public func unsubscribeToken(memberID: Int64) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("member:\(memberID)".utf8), using: SymmetricKey(data: unsubscribeKey))
+        return "\(memberID)-" + String(Self.hex(mac).prefix(24))
+    }
+
+    /// Whether a token was made by `unsubscribeToken` for that member.
+    public func memberID(fromUnsubscribeToken token: String) -> Int64? {
+        guard let dash = token.firstIndex(of: "-"), let id = Int64(token[..<dash]) else { return nil }
+        let expected = Array(unsubscribeToken(memberID: id).utf8)
+        let given = Array(token.utf8)
+        guard expected.count == given.count else { return nil }
+        // Constant-time comparison, so the MAC cannot be guessed byte by byte.
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, given) { difference |= a ^ b }
+        return difference == 0 ? id : nil
     }
 
     private static func subKey(_ key: [UInt8], purpose: String) -> [UInt8] {

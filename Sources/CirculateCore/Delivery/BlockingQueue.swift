@@ -1,0 +1,62 @@
+import Foundation
+
+/// A small thread-safe FIFO for handing work between the engine's dedicated threads (not Swift tasks: the SMTP
+/// calls block, and must stay off the cooperative thread pool).
+final class BlockingQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var head = 0
+    private var closed = false
+
+    /// Adds items and wakes waiting threads.
+    func push(_ newItems: [Element]) {
+        guard !newItems.isEmpty else { return }
+        condition.lock()
+        items.append(contentsOf: newItems)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Takes one item, waiting for it; nil once the queue is closed and empty.
+    func pop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == items.count && !closed { condition.wait() }
+        return takeOne()
+    }
+
+    /// Takes everything there is, waiting up to `timeout` for the first item.
+    func drain(waitingUpTo timeout: TimeInterval) -> [Element] {
+        condition.lock()
+        defer { condition.unlock() }
+        if head == items.count && timeout > 0 && !closed {
+            _ = condition.wait(until: Date().addingTimeInterval(timeout))
+        }
+        let all = Array(items[head...])
+        items.removeAll(keepingCapacity: true)
+        head = 0
+        return all
+    }
+
+    /// Removes and returns what nobody has taken yet.
+    func removeAll() -> [Element] { drain(waitingUpTo: 0) }
+
+    /// Stops waiting `pop` calls once the queue is empty.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func takeOne() -> Element? {
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
+}

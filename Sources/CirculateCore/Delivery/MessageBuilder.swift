@@ -1,0 +1,21 @@
+/// Turns a claimed message into the envelope and exact bytes to hand to the transport.
+///
+/// Called on the engine's worker threads, concurrently; implementations must be thread-safe.
+public protocol MessageBuilder: Sendable {
+    /// Builds one recipient's message.
+    func build(_ claim: Claim) throws -> ComposedMessage
+}
+
+/// A message ready for a transport.
+public struct ComposedMessage: Sendable {
+    /// The SMTP envelope.
+    public var envelope: Envelope
+    /// The RFC 5322 bytes, CRLF line endings.
+    public var bytes: [UInt8]
+
+    /// Creates a composed message.
+    public init(envelope: Envelope, bytes: [UInt8]) {
+        self.envelope = envelope
+        self.bytes = bytes
+    }
+}
