@@ -3,13 +3,13 @@ import ArgumentParser
 /// Entry point: lets the global `--config PATH` stand anywhere on the line, before or after the subcommand.
 @main
 enum Entry {
-    static func main() {
-        Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
+    static func main() async {
+        await Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
     }
 }
 
 /// The `circulate` command: the coordinator's and operator's control panel.
-struct Circulate: ParsableCommand {
+struct Circulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "circulate",
         abstract: "Mailing lists and dissemination for Communities of Practice.",
@@ -17,7 +17,8 @@ struct Circulate: ParsableCommand {
             Keeps a consented member list, handles leaving and erasure, and (with the daemon) sends the community's mail. Every command takes --config PATH (default: $CIRCULATE_CONFIG, ./config/circulate.toml, /etc/circulate/circulate.toml). Exit codes: 0 ok, 64 usage, 65 invalid input, 66 unreadable file, 67 unknown person, 69 not initialised, 70 internal error, 74 storage failure, 75 busy (try again), 78 configuration error.
             """,
         version: "circulate 0.1.0",
-        subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self]
+        subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self,
+                      Send.self, QueueCommand.self, SendTest.self, Serve.self]
     )
 }
 

@@ -80,6 +80,36 @@ final class CLI {
         return Result(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
+    /// Starts a long-running `circulate ARGS` (the daemon); its standard error goes to `log`.
+    func start(_ arguments: String..., log: String = "serve.log") throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = directory
+        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path(log)))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until `condition` holds, checking every 100 ms, for at most `seconds`.
+    func waitFor(_ seconds: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try condition()
+    }
+
+    /// `queue status --json` counts by state.
+    func queueCounts() throws -> [String: Int] {
+        (try run("queue", "status", "--json").object()["counts"] as? [String: Int]) ?? [:]
+    }
+
     /// `member list --json FILTERS`, parsed; throws unless the output is a JSON array.
     func listed(_ filters: String...) throws -> [[String: Any]] {
         let r = try run(["member", "list", "--json"] + filters)

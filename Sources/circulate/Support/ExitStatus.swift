@@ -8,6 +8,8 @@ enum ExitStatus {
     static let unreadableInput: Int32 = 66
     static let unknownPerson: Int32 = 67
     static let notInitialised: Int32 = 69
+    /// The relay (or outbox) did not take the message (send-test); sysexits EX_PROTOCOL.
+    static let notDelivered: Int32 = 76
     static let internalError: Int32 = 70
     static let storage: Int32 = 74
     static let busy: Int32 = 75
