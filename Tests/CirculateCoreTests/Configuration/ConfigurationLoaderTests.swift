@@ -24,7 +24,10 @@ struct ConfigurationLoaderTests {
         _ = try ConfigurationLoader.parse(text, file: path)
         // Every key, including the commented-out ones, appears in the example with a comment.
         for key in ["name", "timezone", "database", "maildir", "instance_key_file", "instance_key_env", "wording_version",
-                    "url", "username", "password_file", "password_env"] {
+                    "url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
+                    "connect_timeout", "address", "from_name", "reply_to", "bounce_address", "domain", "list_id",
+                    "public_base_url", "connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial",
+                    "retry_maximum", "give_up_after", "in_doubt", "late_limit", "bounce_limit", "relay_pause"] {
             #expect(text.contains("\(key) ="), "example lacks \(key)")
         }
     }
