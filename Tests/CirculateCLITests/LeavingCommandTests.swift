@@ -45,6 +45,9 @@ struct LeavingCommandTests {
         #expect(try cli.run("member", "edit", email, "--name", name + " (Otty)").status == 0)
         #expect(try cli.run("unsubscribe", email, "--stream", "reports").status == 0)
         for i in 0..<20 { #expect(try cli.run("member", "add", "other\(i)@example.org", "--name", "Other \(i)", "--source", "form").status == 0) }
+        // A queued message holds the address too (the daemon is not running, so it stays queued).
+        let queued = try cli.run("send", "--subject", "December update", "--body", try cli.write("body.md", "Hello"), "--stream", "monthly-update")
+        #expect(queued.status == 0, "\(queued.stderr)")
         let foundBefore = contains(cli.databaseBytes(), email) && contains(cli.databaseBytes(), "Featherstonehaugh")
         #expect(foundBefore, "the byte search must see the data before erasure")
 

@@ -28,6 +28,18 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var statusChangedAt: Date
     }
 
+    /// One message to the person, as exported.
+    public struct MessageEntry: Sendable, Equatable, Codable {
+        public var subject: String
+        public var address: String
+        public var messageId: String
+        public var state: String
+        public var attempts: Int
+        public var queuedAt: Date
+        public var lastAttemptAt: Date?
+        public var reply: String?
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -40,6 +52,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var person: Person?
     /// The consent history, oldest first.
     public var consentHistory: [ConsentEntry]
+    /// Messages queued for or sent to the person, oldest first.
+    public var messages: [MessageEntry] = []
     /// Plain words about what is and is not held.
     public var notes: [String]
 }

@@ -69,8 +69,21 @@ extension AppDatabase {
                 .init(action: $0.action.rawValue, stream: $0.stream?.rawValue ?? "all", lawfulBasis: $0.lawfulBasis?.rawValue,
                       source: $0.source, wordingVersion: $0.wordingVersion, recordedBy: $0.recordedBy, occurredAt: $0.occurredAt)
             }
-            export.notes = ["This is every record circulate holds about this person: their entry on the list and their "
-                            + "consent history. Messages sent to them will be listed here too once sending is in use."]
+            if let id = m.id {
+                export.messages = try read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT g.subject, d.recipient, d.message_id, d.state, d.attempts, d.queued_at, d.last_attempt_at, d.reply
+                        FROM delivery d JOIN mailing g ON g.id = d.mailing_id WHERE d.member_id = ? ORDER BY d.id
+                        """, arguments: [id]).map {
+                        SubjectAccessExport.MessageEntry(subject: $0["subject"], address: $0["recipient"], messageId: $0["message_id"],
+                                                         state: $0["state"], attempts: $0["attempts"], queuedAt: $0["queued_at"],
+                                                         lastAttemptAt: $0["last_attempt_at"], reply: $0["reply"])
+                    }
+                }
+            }
+            export.notes = ["This is every record circulate holds about this person: their entry on the list, their consent "
+                            + "history, and the messages queued for or sent to them (subject, address, state and the mail "
+                            + "server's reply; the text of each message is the mailing's, not stored per person)."]
         }
         return export
     }

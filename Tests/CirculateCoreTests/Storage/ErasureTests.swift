@@ -85,7 +85,13 @@ struct ErasureTests {
         let p = try person("alex@example.org", name: "Alex Morgan", organisation: "Riverside", tags: ["member", "north"])
         _ = try db.addMember(p, grant: grant(), key: testKey, rejoin: false, now: testNow)
         _ = try db.unsubscribe(p.address, stream: .reports, source: "reply", recordedBy: "sam", key: testKey, now: testNow)
+        let mailing = try MailingRequest(kind: .announcement, audience: Audience(stream: .monthlyUpdate), subject: "November update",
+                                         bodyMarkdown: "Hello", sendAfter: testNow, createdBy: "sam")
+        _ = try db.enqueue(mailing, domain: "example.org", now: testNow)
         let export = try db.export(p.address, key: testKey, controller: "Riverside CoP", now: testNow)
+        #expect(export.messages.map(\.subject) == ["November update"])
+        #expect(export.messages.first?.state == "queued")
+        #expect(export.messages.first?.address == "alex@example.org")
         #expect(export.person?.name == "Alex Morgan")
         #expect(export.person?.roles == ["member"])
         #expect(export.person?.tags == ["north"])
@@ -96,6 +102,7 @@ struct ErasureTests {
         _ = try db.erase(p.address, key: testKey, erasedBy: "sam", now: testNow)
         let after = try db.export(p.address, key: testKey, controller: "Riverside CoP", now: testNow)
         #expect(after.status == "erased-suppressed")
-        #expect(after.person == nil && after.consentHistory.isEmpty)
+        #expect(after.person == nil && after.consentHistory.isEmpty && after.messages.isEmpty)
+        #expect(try db.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM delivery") } == 0, "erasure deletes the queue rows")
     }
 }
