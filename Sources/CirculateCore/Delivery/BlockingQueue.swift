@@ -7,13 +7,15 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     private var items: [Element] = []
     private var head = 0
     private var closed = false
+    /// A waiting `drain` wants this many items before it is worth waking up (fewer context switches per message).
+    private var wakeAt = 1
 
     /// Adds items and wakes waiting threads.
     func push(_ newItems: [Element]) {
         guard !newItems.isEmpty else { return }
         condition.lock()
         items.append(contentsOf: newItems)
-        condition.broadcast()
+        if items.count - head >= wakeAt || closed { condition.broadcast() }
         condition.unlock()
     }
 
@@ -21,16 +23,22 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     func pop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !closed { condition.wait() }
+        while head == items.count && !closed {
+            wakeAt = 1
+            condition.wait()
+        }
         return takeOne()
     }
 
-    /// Takes everything there is, waiting up to `timeout` for the first item.
-    func drain(waitingUpTo timeout: TimeInterval) -> [Element] {
+    /// Takes everything there is, waiting up to `timeout` until there are at least `atLeast` items.
+    func drain(waitingUpTo timeout: TimeInterval, atLeast: Int = 1) -> [Element] {
         condition.lock()
         defer { condition.unlock() }
-        if head == items.count && timeout > 0 && !closed {
-            _ = condition.wait(until: Date().addingTimeInterval(timeout))
+        if items.count - head < atLeast && timeout > 0 && !closed {
+            wakeAt = max(1, atLeast)
+            let deadline = Date().addingTimeInterval(timeout)
+            while items.count - head < atLeast && !closed && condition.wait(until: deadline) {}
+            wakeAt = 1
         }
         let all = Array(items[head...])
         items.removeAll(keepingCapacity: true)

@@ -126,7 +126,9 @@ public final class DeliveryEngine: @unchecked Sendable {
             // Collect outcomes; wait for them only when there is nothing else to do.
             let wait: TimeInterval = inFlight > pending.count && claimed.isEmpty
                 ? (pending.isEmpty ? 0.05 : max(0, firstPendingAt.timeIntervalSince(clock()) + settings.recordDelay)) : 0
-            let finished = results.drain(waitingUpTo: wait)
+            // Wake when a batch is ready (or the delay passes), not once per message.
+            let wanted = max(1, min(settings.recordBatch, inFlight) - pending.count)
+            let finished = results.drain(waitingUpTo: wait, atLeast: wanted)
             if !finished.isEmpty && pending.isEmpty { firstPendingAt = clock() }
             pending += finished
             let relayTrouble = finished.contains { if case .relayProblem = $0.outcome { true } else { false } }

@@ -114,7 +114,8 @@ enum Migrations {
                 );
                 CREATE INDEX delivery_due ON delivery(next_attempt_at, id) WHERE state IN ('queued', 'deferred');
                 CREATE INDEX delivery_by_mailing ON delivery(mailing_id, state);
-                CREATE INDEX delivery_by_member ON delivery(member_id, state);
+                -- By member only: state changes then leave this index alone (it serves unsubscribe and erasure).
+                CREATE INDEX delivery_by_member ON delivery(member_id);
                 CREATE INDEX delivery_by_attempt ON delivery(last_attempt_at) WHERE last_attempt_at IS NOT NULL;
 
                 -- Relay-wide trouble (authentication, TLS, 421): delivery pauses, and `queue status` says why.
