@@ -170,16 +170,21 @@ def main():
         results["message_bytes"] = size
         for connections in (1, 4):
             cfg = inst.config(f"relay{connections}.toml", sink.port, connections)
-            inst.run("send", "--subject", "December update", "--body", inst.body, "--stream", "monthly-update",
-                     "--again", config=cfg)
-            seconds, peak = inst.serve_until_sent(cfg, a.recipients)
-            results[f"circulate_{connections}"] = a.recipients / seconds
-            results[f"rss_{connections}"] = peak
-            db = sqlite3.connect(f"{inst.dir}/var/circulate.sqlite", timeout=10)
-            db.execute("DELETE FROM delivery")
-            db.execute("DELETE FROM mailing")
-            db.commit()
-            db.close()
+            # Best of two runs for circulate, as for smtp-source below: the same treatment for both.
+            best_rate, best_rss = 0.0, 0.0
+            for _ in range(2):
+                inst.run("send", "--subject", "December update", "--body", inst.body, "--stream", "monthly-update",
+                         "--again", config=cfg)
+                seconds, peak = inst.serve_until_sent(cfg, a.recipients)
+                best_rate = max(best_rate, a.recipients / seconds)
+                best_rss = max(best_rss, peak)
+                db = sqlite3.connect(f"{inst.dir}/var/circulate.sqlite", timeout=10)
+                db.execute("DELETE FROM delivery")
+                db.execute("DELETE FROM mailing")
+                db.commit()
+                db.close()
+            results[f"circulate_{connections}"] = best_rate
+            results[f"rss_{connections}"] = best_rss
             results[f"smtp_source_{connections}"] = max(sink.smtp_source(connections, a.recipients, size) for _ in range(2))
         inst.cleanup()
 

@@ -318,6 +318,7 @@ extension AppDatabase {
                        in_doubt = max(in_doubt, ?), updated_at = ?
                 WHERE id = ?
                 """)
+            let clearBounces = try db.cachedStatement(sql: "UPDATE member SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0")
             var touchedMailings = Set<Int64>()
             var accepted = false
             for result in results {
@@ -328,9 +329,7 @@ extension AppDatabase {
                 case .accepted(let reply):
                     accepted = true
                     try update.execute(arguments: ["sent", now, 250, Self.short(reply), false, now, c.deliveryID])
-                    if let member = c.memberID {
-                        try db.execute(sql: "UPDATE member SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0", arguments: [member])
-                    }
+                    if let member = c.memberID { try clearBounces.execute(arguments: [member]) }
                 case .refused(let code, let reply, let permanent):
                     guard try Self.isStillSending(db, c.deliveryID) else { continue }
                     if permanent {
@@ -604,8 +603,9 @@ public final class DeliverabilityChecker: @unchecked Sendable {
         self.queue = queue
     }
 
-    /// Whether the claimed message may still be handed over.
+    /// Whether the claimed message may still be handed over. One SELECT is atomic by itself, so no transaction is
+    /// opened around it (that would be two more statements per message).
     public func stillDeliverable(_ deliveryID: Int64) -> Bool {
-        (try? queue.read { db in try AppDatabase.stillDeliverable(db, deliveryID) }) ?? false
+        (try? queue.unsafeRead { db in try AppDatabase.stillDeliverable(db, deliveryID) }) ?? false
     }
 }
