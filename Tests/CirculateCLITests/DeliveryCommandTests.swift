@@ -146,7 +146,7 @@ struct DeliveryCommandTests {
         #expect(plain.captured().isEmpty)
     }
 
-    @Test("kill -9 during a send of 2,000: after a restart everyone has it, duplicates within the in-flight bound")
+    @Test("kill -9 during a send of 3,000: after a restart everyone has it, duplicates within the in-flight bound")
     func crash() throws {
         let server = try SMTPServer(starttls: "off", auth: nil)
         let cli = try CLI()
@@ -161,7 +161,7 @@ struct DeliveryCommandTests {
             """)
         cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
         #expect(try cli.run("init").status == 0)
-        let people = (0..<2000).map { "person\($0)@example.org" }
+        let people = (0..<3000).map { "person\($0)@example.org" }
         var sheet = "Email,Consent\n"
         for email in people { sheet += "\(email),yes\n" }
         #expect(try cli.run("member", "import", try cli.write("members.csv", sheet)).status == 0)
@@ -169,7 +169,7 @@ struct DeliveryCommandTests {
         try send(cli)
 
         let first = try cli.start("serve", log: "serve1.log")
-        #expect(cli.waitFor(30) { server.captured().count >= 400 })
+        #expect(cli.waitFor(30) { server.captured().count >= 600 })
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         let before = try cli.queueCounts()
@@ -178,7 +178,7 @@ struct DeliveryCommandTests {
 
         let second = try cli.start("serve", log: "serve2.log")
         defer { second.terminate(); second.waitUntilExit() }
-        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 2000 }, "queue: \((try? cli.queueCounts()) ?? [:])")
+        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 3000 }, "queue: \((try? cli.queueCounts()) ?? [:])")
         let counts = server.countsByRecipient()
         #expect(Set(counts.keys) == Set(people), "everyone got the message")
         let duplicates = counts.values.reduce(0) { $0 + $1 - 1 }

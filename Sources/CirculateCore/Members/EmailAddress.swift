@@ -42,6 +42,9 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         self.asciiDomain = ascii
     }
 
+    /// The non-alphanumeric characters RFC 5322 allows in an atom (plus the dot between atoms).
+    private static let atextSpecials = Set("!#$%&'*+-/=?^_`{|}~.".unicodeScalars)
+
     /// RFC 5322 dot-atom, extended to UTF-8 by RFC 6532; quoted local parts are refused as too rare to be worth the risk.
     private static func checkLocalPart(_ local: String, input: String) throws(AddressError) {
         guard !local.isEmpty else { throw AddressError(input: input, reason: .emptyLocalPart) }
@@ -50,11 +53,11 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         if local.hasPrefix(".") || local.hasSuffix(".") || local.contains("..") {
             throw AddressError(input: input, reason: .misplacedDot)
         }
-        let specials = Set("!#$%&'*+-/=?^_`{|}~.".unicodeScalars)
         for scalar in local.unicodeScalars {
             let ok: Bool
             if scalar.isASCII {
-                ok = (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || specials.contains(scalar))
+                ok = ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || Self.atextSpecials.contains(scalar)
             } else {
                 ok = !scalar.properties.isWhitespace && scalar.properties.generalCategory != .format
             }
@@ -67,8 +70,9 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         if text.hasPrefix("[") { throw AddressError(input: input, reason: .domainLiteral) }
         // IDNA mapping, simplified from UTS 46: canonical composition, then lower case; also accept the
         // ideographic full stop that Chinese and Japanese keyboards type for ".".
-        let mapped = text.precomposedStringWithCanonicalMapping.lowercased()
-            .replacingOccurrences(of: "\u{3002}", with: ".")
+        // ASCII needs no Unicode normalisation (and the daemon parses every recipient: keep that path cheap).
+        let mapped = text.utf8.allSatisfy({ $0 < 0x80 }) ? text.lowercased()
+            : text.precomposedStringWithCanonicalMapping.lowercased().replacingOccurrences(of: "\u{3002}", with: ".")
         var domain = mapped
         if domain.hasSuffix(".") { domain.removeLast() }  // a trailing root dot is legal but never useful here
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
