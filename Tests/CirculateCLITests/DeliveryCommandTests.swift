@@ -51,7 +51,10 @@ struct DeliveryCommandTests {
         let cli = try instance(server, members: people)
         let daemon = try cli.start("serve")
         defer { daemon.terminate(); daemon.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 1.5)  // the daemon is idle and polling when the CLI queues work
         try send(cli)
+        // The idle daemon notices work queued by the CLI within a second or two.
+        #expect(cli.waitFor(3) { !server.captured().isEmpty }, "the first message should go out within about two seconds")
         let done = try cli.waitFor(30) {
             let c = try cli.queueCounts()
             return c["sent"] == 4 && c["failed"] == 2

@@ -153,7 +153,8 @@ struct PreparedMailing: Sendable {
 
     init(_ mailing: Mailing, templates: MessageTemplates, configuration c: Configuration) throws {
         from = Mailbox(displayName: c.fromName, address: try EmailAddress(c.list.address))
-        replyTo = try c.list.replyTo.map { Mailbox(displayName: c.fromName, address: try EmailAddress($0)) }
+        // Replies come to the list (or to list.reply_to); said explicitly, as the message's own headers promise.
+        replyTo = Mailbox(displayName: c.fromName, address: try EmailAddress(c.list.replyTo ?? c.list.address))
         envelopeFrom = try EmailAddress(c.list.bounceAddress ?? c.list.address).envelope
         subject = mailing.subject
         var headers: [OutgoingMessage.HeaderField] = [.init("List-Id", "<\(c.listID)>")]

@@ -293,7 +293,10 @@ extension AppDatabase {
 
     static func stillDeliverable(_ db: Database, _ deliveryID: Int64) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT d.state = 'sending' AND (g.kind = 'test' OR (m.status = 'active' AND m.lawful_basis IS NOT NULL))
+            SELECT d.state = 'sending' AND (g.kind = 'test' OR (m.status = 'active' AND m.lawful_basis IS NOT NULL
+                   AND CASE g.stream WHEN 'monthly-update' THEN m.monthly_update
+                                     WHEN 'session-invitations' THEN m.session_invitations
+                                     WHEN 'reports' THEN m.reports ELSE 1 END = 1))
             FROM delivery d JOIN mailing g ON g.id = d.mailing_id LEFT JOIN member m ON m.id = d.member_id
             WHERE d.id = ?
             """), arguments: [deliveryID]) ?? false

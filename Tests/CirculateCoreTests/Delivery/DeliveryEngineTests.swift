@@ -72,6 +72,7 @@ struct DeliveryEngineTests {
                 text = m.get_body(('plain',)).get_content()
                 html = m.get_body(('html',)).get_content()
                 out.append({'to': [a.addr_spec for a in m['To'].addresses], 'cc': m.get('Cc'), 'bcc': m.get('Bcc'),
+                            'reply_to': [a.addr_spec for a in m['Reply-To'].addresses] if m['Reply-To'] else None,
                             'subject': str(m['Subject']), 'mid': m['Message-ID'], 'list_id': m['List-Id'],
                             'unsub': m['List-Unsubscribe'], 'text': text, 'html': html, 'raw': raw.decode('utf-8', 'replace'),
                             'bare_lf': b'\\n' in raw.replace(b'\\r\\n', b''), 'type': m.get_content_type()})
@@ -87,6 +88,7 @@ struct DeliveryEngineTests {
             let recipient = to.first ?? ""
             seen.insert(recipient)
             #expect(m["cc"] is NSNull && m["bcc"] is NSNull)
+            #expect(m["reply_to"] as? [String] == ["cop@example.org"])
             let raw = m["raw"] as? String ?? ""
             let others = people.filter { $0 != recipient && raw.contains($0) }
             #expect(others.isEmpty, "another member's address in \(recipient)'s message: \(others)")

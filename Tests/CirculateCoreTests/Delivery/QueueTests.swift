@@ -68,6 +68,10 @@ struct QueueTests {
         #expect(try db.claimDue(limit: 10, now: testNow).isEmpty)
         // An unsubscribe now cancels even a claimed message, and the last check before sending sees it.
         #expect(db.stillDeliverable(claims[0].deliveryID))
+        // Leaving the mailing's stream is seen by the last check too.
+        let p2 = try #require(claims.first { $0.recipient == "p2@example.org" })
+        try db.pool.write { try $0.execute(sql: "UPDATE member SET monthly_update = 0 WHERE email = 'p2@example.org'") }
+        #expect(!db.stillDeliverable(p2.deliveryID))
         let who = try #require(claims.first { $0.recipient == "p0@example.org" })
         _ = try db.unsubscribe(EmailAddress("p0@example.org"), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
         #expect(!db.stillDeliverable(who.deliveryID))
