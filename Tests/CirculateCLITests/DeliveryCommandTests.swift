@@ -190,3 +190,15 @@ struct DeliveryCommandTests {
         #expect(inFlight == 0 || log.contains("in flight when circulate last stopped"))
     }
 }
+
+@Suite("Queue commands: bad input")
+struct QueueCommandInputTests {
+    @Test("cancelling a mailing that does not exist is invalid input (65), not an unknown person (67)")
+    func unknownMailing() throws {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        let r = try cli.run("queue", "cancel", "999")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("mailing \"999\" does not exist"))
+    }
+}

@@ -1,3 +1,4 @@
+import CirculateTestSupport
 import Foundation
 import Testing
 

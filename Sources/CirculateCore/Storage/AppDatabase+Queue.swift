@@ -539,7 +539,7 @@ extension AppDatabase {
     public func cancelMailing(_ id: Int64, now: Date) throws -> Int {
         try write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM mailing WHERE id = ?", arguments: [id]) == 1 else {
-                throw StorageError(kind: .unknownPerson, "there is no mailing \(id); see `circulate queue status`")
+                throw InvalidField(field: "mailing", value: String(id), problem: "does not exist; see `circulate queue status` for the numbers")
             }
             try db.execute(sql: """
                 UPDATE delivery SET state = 'cancelled', reply = 'cancelled by the coordinator', updated_at = ?

@@ -33,16 +33,6 @@ let testKey: InstanceKey = {
 /// A fixed clock reading.
 let testNow = Date(timeIntervalSince1970: 1_795_000_000)
 
-/// Whether `needle` occurs in `haystack` (byte search).
-func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-    let n = Array(needle.utf8)
-    guard !n.isEmpty, haystack.count >= n.count else { return false }
-    outer: for i in 0...(haystack.count - n.count) {
-        for j in 0..<n.count where haystack[i + j] != n[j] { continue outer }
-        return true
-    }
-    return false
-}
 
 /// Runs Debian's /usr/bin/python3 with a script and returns its standard output.
 func python(_ script: String, arguments: [String] = []) throws -> String {
