@@ -32,6 +32,11 @@ public struct CompositionError: Error, Sendable, Equatable, CustomStringConverti
         case invalidBoundarySeed
         /// A date outside the years 1900–9999 (or not a finite time), which RFC 5322 cannot express sensibly.
         case dateOutOfRange
+        /// Bytes declared as UTF-8 text that are not valid UTF-8.
+        case invalidUTF8
+        /// A calendar object whose METHOD property is missing, repeated or not the method it is sent as (RFC 6047
+        /// §2.4); `found` is the object's method when it has exactly one that circulate knows.
+        case calendarMethodMismatch(declared: CalendarMethod, found: CalendarMethod?)
         /// A problem described in words, for callers that report failures of their own while composing (a string
         /// literal makes one: `CompositionError(field: "mailing", problem: "no longer exists")`).
         case other(String)
@@ -82,6 +87,14 @@ public struct CompositionError: Error, Sendable, Equatable, CustomStringConverti
             "is not a usable MIME boundary seed (1–52 letters, digits, \"-\", \"_\" or \".\")"
         case .dateOutOfRange:
             "is not a date between the years 1900 and 9999"
+        case .invalidUTF8:
+            "is not valid UTF-8 text"
+        case .calendarMethodMismatch(let declared, let found?):
+            "says METHOD:\(found.rawValue) but is sent as method=\(declared.rawValue); the two must match (RFC 6047 "
+                + "§2.4), so make the object with the invitation's method"
+        case .calendarMethodMismatch(let declared, nil):
+            "does not have exactly one METHOD:\(declared.rawValue) line, which its method=\(declared.rawValue) "
+                + "requires (RFC 6047 §2.4); make the object with ICalendar.object(_:method:stamp:)"
         case .other(let text):
             text
         }

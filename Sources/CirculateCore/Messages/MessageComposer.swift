@@ -9,6 +9,11 @@ import Foundation
 ///
 /// Layout: text only → `text/plain`; text and HTML → `multipart/alternative` (plain first, as RFC 2046 §5.1.4 orders
 /// alternatives from least to most faithful); with attachments → `multipart/mixed` holding that, then each file.
+///
+/// With a calendar invitation the layout is the one Google Calendar's own invitations use, which Gmail, Outlook and
+/// Apple Mail all recognise: `multipart/mixed` holding a `multipart/alternative` of text, HTML (if any) and the
+/// `text/calendar; method=…` part mail programs act on (RFC 6047 §2.4), then the same object as an `application/ics`
+/// attachment for programs that only offer files, then the other attachments.
 public enum MessageComposer {
     /// Header names the composer writes itself (or that must never be added: Cc and Bcc would show one member's
     /// address to another, Return-Path belongs to the receiving server, RFC 5321 §4.4), compared case-insensitively.
@@ -51,24 +56,32 @@ public enum MessageComposer {
         }
 
         let alternative = "=_circulate_\(boundarySeed)_alt"
-        switch (message.htmlBody, message.attachments.isEmpty) {
+        switch (message.htmlBody, message.attachments.isEmpty && message.calendar == nil) {
         case (nil, true):
             appendTextEntity("plain", message.textBody, to: &writer, terminated: true)
         case (let html?, true):
-            try appendAlternativeEntity(text: message.textBody, html: html, boundary: alternative, to: &writer)
+            try appendAlternativeEntity(text: message.textBody, html: html, calendar: nil, boundary: alternative,
+                                        to: &writer)
             writer.appendRaw("\r\n")
         case (let html, false):
+            if let calendar = message.calendar { try checkCalendar(calendar) }
             let mixed = "=_circulate_\(boundarySeed)_mixed"
             try appendMultipartHeader("mixed", boundary: mixed, to: &writer)
             writer.appendRaw("--\(mixed)\r\n")
-            if let html {
-                try appendAlternativeEntity(text: message.textBody, html: html, boundary: alternative, to: &writer)
+            if html != nil || message.calendar != nil {
+                try appendAlternativeEntity(text: message.textBody, html: html, calendar: message.calendar,
+                                            boundary: alternative, to: &writer)
             } else {
                 appendTextEntity("plain", message.textBody, to: &writer, terminated: false)
             }
+            if let calendar = message.calendar {
+                writer.appendRaw("\r\n--\(mixed)\r\n")
+                let file = Attachment(filename: calendar.filename, contentType: "application/ics", data: calendar.data)
+                try appendAttachmentEntity(file, field: "calendar invitation", to: &writer)
+            }
             for (offset, attachment) in message.attachments.enumerated() {
                 writer.appendRaw("\r\n--\(mixed)\r\n")
-                try appendAttachmentEntity(attachment, number: offset + 1, to: &writer)
+                try appendAttachmentEntity(attachment, field: "attachment \(offset + 1)", to: &writer)
             }
             writer.appendRaw("\r\n--\(mixed)--\r\n")
         }
@@ -159,14 +172,47 @@ public enum MessageComposer {
     /// A multipart/alternative entity up to and including its close delimiter, without the CRLF after it (RFC 2046
     /// §5.1.1: the CRLF before a delimiter belongs to the delimiter, so part contents are written exactly).
     private static func appendAlternativeEntity(
-        text: String, html: String, boundary: String, to writer: inout HeaderWriter
+        text: String, html: String?, calendar: CalendarInvitation?, boundary: String, to writer: inout HeaderWriter
     ) throws(CompositionError) {
         try appendMultipartHeader("alternative", boundary: boundary, to: &writer)
         writer.appendRaw("--\(boundary)\r\n")
         appendTextEntity("plain", text, to: &writer, terminated: false)
-        writer.appendRaw("\r\n--\(boundary)\r\n")
-        appendTextEntity("html", html, to: &writer, terminated: false)
+        if let html {
+            writer.appendRaw("\r\n--\(boundary)\r\n")
+            appendTextEntity("html", html, to: &writer, terminated: false)
+        }
+        if let calendar {
+            writer.appendRaw("\r\n--\(boundary)\r\n")
+            appendCalendarEntity(calendar, to: &writer)
+        }
         writer.appendRaw("\r\n--\(boundary)--")
+    }
+
+    /// The iMIP part (RFC 6047 §2.4): no Content-Disposition, so programs treat it as the message's calendar content
+    /// rather than a file. Base64 rather than quoted-printable keeps the object's CRLF lines byte for byte, and a
+    /// base64 text part with charset=utf-8 fires no SpamAssassin rule (MIME_BASE64_TEXT wants no or an ASCII charset).
+    private static func appendCalendarEntity(_ calendar: CalendarInvitation, to writer: inout HeaderWriter) {
+        writer.field("Content-Type", "text/calendar; charset=utf-8; method=\(calendar.method.rawValue)")
+        writer.field("Content-Transfer-Encoding", "base64")
+        writer.end()
+        MIMEBase64.appendLines(calendar.data, into: &writer.bytes)
+    }
+
+    /// The object must be non-empty UTF-8 (the part says charset=utf-8) with exactly one METHOD property equal to the
+    /// part's method parameter, which RFC 6047 §2.4 requires: a program acting on the parameter would otherwise treat
+    /// a cancellation as an invitation, or the reverse.
+    private static func checkCalendar(_ calendar: CalendarInvitation) throws(CompositionError) {
+        let field = "calendar invitation"
+        guard !calendar.data.isEmpty else { throw CompositionError(field: field, problem: .empty) }
+        guard String(validating: calendar.data, as: UTF8.self) != nil else {
+            throw CompositionError(field: field, problem: .invalidUTF8)
+        }
+        let methods = calendar.objectMethods
+        guard methods.count == 1, methods[0].uppercased() == calendar.method.rawValue else {
+            let found = methods.count == 1 ? CalendarMethod(rawValue: methods[0].uppercased()) : nil
+            throw CompositionError(field: field,
+                                   problem: .calendarMethodMismatch(declared: calendar.method, found: found))
+        }
     }
 
     /// `Content-Type: multipart/<subtype>; boundary="..."` and the blank line; the boundary is quoted because "=" is a
@@ -181,10 +227,10 @@ public enum MessageComposer {
         writer.end()
     }
 
+    /// A file's headers and base64 content; `field` names it in errors ("attachment 2", "calendar invitation").
     private static func appendAttachmentEntity(
-        _ attachment: Attachment, number: Int, to writer: inout HeaderWriter
+        _ attachment: Attachment, field: String, to writer: inout HeaderWriter
     ) throws(CompositionError) {
-        let field = "attachment \(number)"
         try checkFilename(attachment.filename, field: "\(field) filename")
         try HeaderEncoding.checkHeaderText(attachment.contentType, field: "\(field) content type")
         try checkContentType(attachment.contentType, field: "\(field) content type")
@@ -244,6 +290,10 @@ public enum MessageComposer {
         if let html = message.htmlBody { size += 512 + html.utf8.count * 9 / 8 }
         for attachment in message.attachments {
             size += 1024 + attachment.data.count * 4 / 3 + attachment.data.count / 28
+        }
+        if let calendar = message.calendar {
+            // Written twice: the text/calendar alternative and the .ics attachment.
+            size += 2 * (1024 + calendar.data.count * 4 / 3 + calendar.data.count / 28)
         }
         return size
     }

@@ -36,6 +36,8 @@ public struct OutgoingMessage: Sendable {
     public var htmlBody: String?
     /// Files sent with the message, in this order.
     public var attachments: [Attachment]
+    /// A calendar invitation (RFC 6047 iMIP), if any; it goes before `attachments`.
+    public var calendar: CalendarInvitation?
 
     /// Creates a message.
     public init(
@@ -48,7 +50,8 @@ public struct OutgoingMessage: Sendable {
         extraHeaders: [HeaderField] = [],
         textBody: String,
         htmlBody: String? = nil,
-        attachments: [Attachment] = []
+        attachments: [Attachment] = [],
+        calendar: CalendarInvitation? = nil
     ) {
         self.from = from
         self.replyTo = replyTo
@@ -60,10 +63,11 @@ public struct OutgoingMessage: Sendable {
         self.textBody = textBody
         self.htmlBody = htmlBody
         self.attachments = attachments
+        self.calendar = calendar
     }
 }
 
-/// A file sent with a message: a report PDF, a calendar invitation.
+/// A file sent with a message, such as a report PDF (a calendar invitation goes in `OutgoingMessage.calendar`).
 public struct Attachment: Sendable {
     /// How the recipient's mail program should present the file (RFC 2183).
     public enum Disposition: String, Sendable {
