@@ -18,7 +18,8 @@ struct Circulate: AsyncParsableCommand {
             """,
         version: "circulate 0.1.0",
         subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self,
-                      Send.self, QueueCommand.self, SendTest.self, Serve.self]
+                      Send.self, QueueCommand.self, SendTest.self, TopicCommand.self, SessionCommand.self,
+                      UpdateCommand.self, ReportCommand.self, Preview.self, Serve.self]
     )
 }
 

@@ -105,8 +105,64 @@ public struct Configuration: Sendable, Equatable {
         public var connectTimeout: TimeInterval = 30
     }
 
+    /// The person who runs the community's mailings: signs report covers, gets reminders.
+    public struct Coordinator: Sendable, Equatable {
+        /// Their name, as it signs report cover notes; defaults to the list's From name.
+        public var name: String?
+        /// Where reminders and notices go, and where replies to report covers go; defaults to list.reply_to or list.address.
+        public var email: String?
+    }
+
+    /// How sessions are followed up.
+    public struct Sessions: Sendable, Equatable {
+        /// The thank-you goes this many days after the session's end (its local day)...
+        public var thankYouDaysAfter = 1
+        /// ...at this local time.
+        public var thankYouHour = 10
+        /// See `thankYouHour`.
+        public var thankYouMinute = 0
+        /// Hold every thank-you until the session's summary notes are added (a session can also ask for it).
+        public var holdForNotes = false
+        /// A session's length when `session add` is given only a start.
+        public var defaultLength: TimeInterval = 2 * 3600
+    }
+
+    /// The monthly update's slot.
+    public struct Updates: Sendable, Equatable {
+        /// When the update goes out (an RRULE subset); nil turns the slot off.
+        public var schedule: RecurrenceRule? = try? RecurrenceRule(parsing: "FREQ=MONTHLY;BYDAY=1TU;BYHOUR=9;BYMINUTE=0")
+        /// Remind the coordinator this many days before a slot with nothing queued; 0 turns reminders off.
+        public var remindDaysBefore = 5
+    }
+
+    /// How reports are distributed.
+    public struct Reports: Sendable, Equatable {
+        /// The largest file sent as an attachment; above it, a link is needed.
+        public var attachmentLimit = 10_000_000
+        /// When recipients who have not responded get the one follow-up.
+        public var followUpAfter: TimeInterval = 14 * 86_400
+        /// The roles/tags a report goes to when `--audience` is not given.
+        public var audience = ["key-influencer", "board"]
+    }
+
+    /// Where the message templates are.
+    public struct Templates: Sendable, Equatable {
+        /// A folder of *.mustache files; any file missing there is taken from the built-in copies.
+        public var directory = "templates"
+    }
+
     /// See `Community`.
     public var community = Community()
+    /// See `Coordinator`.
+    public var coordinator = Coordinator()
+    /// See `Sessions`.
+    public var sessions = Sessions()
+    /// See `Updates`.
+    public var updates = Updates()
+    /// See `Reports`.
+    public var reports = Reports()
+    /// See `Templates`.
+    public var templates = Templates()
     /// See `Storage`.
     public var storage = Storage()
     /// See `Outbox`.
@@ -129,6 +185,15 @@ public struct Configuration: Sendable, Equatable {
 
     /// The list's From display name.
     public var fromName: String { list.fromName ?? community.name }
+    /// The coordinator's name, for signatures.
+    public var coordinatorName: String { coordinator.name ?? fromName }
+    /// The coordinator's address, for reminders and replies to report covers.
+    public var coordinatorAddress: String { coordinator.email ?? list.replyTo ?? list.address }
+    /// When a session ending at some time is followed up.
+    public var followUpRule: FollowUpRule {
+        FollowUpRule(daysAfter: sessions.thankYouDaysAfter, hour: sessions.thankYouHour, minute: sessions.thankYouMinute,
+                     timeZone: community.timeZone)
+    }
     /// The domain for Message-IDs, List-Id and EHLO.
     public var domain: String {
         list.domain ?? String(list.address.split(separator: "@").last ?? "example.org").lowercased()

@@ -69,6 +69,11 @@ private struct TOMLReader {
 
     static let sections: [String: Set<String>] = [
         "community": ["name", "timezone"],
+        "coordinator": ["name", "email"],
+        "sessions": ["thank_you_days_after", "thank_you_time", "hold_for_notes", "default_length"],
+        "updates": ["schedule", "remind_days_before"],
+        "reports": ["attachment_limit", "follow_up_after", "audience"],
+        "templates": ["directory"],
         "storage": ["database"],
         "outbox": ["maildir"],
         "secrets": ["instance_key_file", "instance_key_env"],
@@ -119,6 +124,7 @@ private struct TOMLReader {
         }
         try readList(into: &config)
         try readDelivery(into: &config)
+        try readWorkflows(into: &config)
         config.smtp = try smtp()
     }
 
@@ -187,6 +193,66 @@ private struct TOMLReader {
             config.delivery.inDoubt = policy
         }
         if let n = try int("delivery", "bounce_limit", in: 1...100) { config.delivery.bounceLimit = n }
+    }
+
+    func readWorkflows(into config: inout Configuration) throws(ConfigurationError) {
+        if let name = try string("coordinator", "name") {
+            guard !name.isEmpty, name.count <= 100, !name.unicodeScalars.contains(where: TextField.isForbidden) else {
+                throw fail("coordinator.name = \"\(TextField.printable(name))\" must be a name on one line, up to 100 characters")
+            }
+            config.coordinator.name = name
+        }
+        if let text = try string("coordinator", "email") {
+            do { config.coordinator.email = try EmailAddress(text).description } catch {
+                throw fail("coordinator.email = \"\(TextField.printable(text))\": \(error.explanation); give an address such as \"coordinator@example.org\"")
+            }
+        }
+        if let n = try int("sessions", "thank_you_days_after", in: 0...14) { config.sessions.thankYouDaysAfter = n }
+        if let text = try string("sessions", "thank_you_time") {
+            do {
+                let t = try LocalTime.parseTimeOfDay(text, field: "sessions.thank_you_time")
+                config.sessions.thankYouHour = t.hour
+                config.sessions.thankYouMinute = t.minute
+            } catch { throw fail(error.description) }
+        }
+        if let b = try bool("sessions", "hold_for_notes") { config.sessions.holdForNotes = b }
+        if let d = try duration("sessions", "default_length") { config.sessions.defaultLength = d }
+        if let text = try string("updates", "schedule") {
+            if ["", "off", "none"].contains(text.lowercased()) {
+                config.updates.schedule = nil
+            } else {
+                do { config.updates.schedule = try RecurrenceRule(parsing: text) } catch {
+                    throw fail("updates.schedule = \"\(TextField.printable(text))\": \(error.description)")
+                }
+            }
+        }
+        if let n = try int("updates", "remind_days_before", in: 0...28) { config.updates.remindDaysBefore = n }
+        if let v = value("reports", "attachment_limit") {
+            guard let bytes = v.int.flatMap({ $0 > 0 ? $0 : nil }) ?? v.string.flatMap(Self.parseSize), bytes <= 50_000_000 else {
+                throw fail("reports.attachment_limit = \(v.debugDescription) must be a size such as \"10MB\" or \"500KB\" (at most 50MB: mail servers refuse more)")
+            }
+            config.reports.attachmentLimit = bytes
+        }
+        if let d = try duration("reports", "follow_up_after") { config.reports.followUpAfter = d }
+        if let text = try string("reports", "audience") {
+            let tags: [String]
+            do { tags = try Tag.parseList(text) } catch {
+                throw fail("reports.audience = \"\(TextField.printable(text))\": \(error.description)")
+            }
+            guard !tags.isEmpty else { throw fail("reports.audience is empty; give roles/tags such as \"key-influencer,board\"") }
+            config.reports.audience = tags
+        }
+        if let path = try path("templates", "directory") { config.templates.directory = path }
+    }
+
+    /// "10MB", "500KB", "2000000" (bytes; 1,000-based, as file managers show sizes).
+    static func parseSize(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        for (suffix, factor) in [("MB", 1_000_000.0), ("KB", 1000.0), ("B", 1.0)] where t.hasSuffix(suffix) {
+            guard let n = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n > 0 else { return nil }
+            return Int(n * factor)
+        }
+        return Int(t).flatMap { $0 > 0 ? $0 : nil }
     }
 
     func int(_ section: String, _ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {

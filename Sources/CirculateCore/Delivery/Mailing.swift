@@ -3,9 +3,32 @@ import Foundation
 /// One send to an audience; each recipient's message is a `Delivery`.
 public struct Mailing: Sendable, Equatable {
     /// What kind of send it is.
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// A one-off message to an audience (`circulate send`).
         case announcement
+        /// A test message to one address.
         case test
+        /// The monthly update, sent at its slot.
+        case update
+        /// After a session: thanks to those who came, with the summary and the invitation to the next one.
+        case thankYou = "thank-you"
+        /// After a session: the same for those who sent apologies.
+        case missedYou = "missed-you"
+        /// A session people were invited to has moved or changed.
+        case sessionChanged = "session-changed"
+        /// A session people were invited to is cancelled.
+        case sessionCancelled = "session-cancelled"
+        /// A topic's report with a personal cover note, to key influencers.
+        case report
+        /// The one follow-up to report recipients who have not responded.
+        case reportFollowUp = "report-follow-up"
+        /// "The report is out", to members opted in to reports.
+        case reportNotice = "report-notice"
+        /// To the coordinator: a reminder or a notice about the monthly update.
+        case coordinatorNotice = "coordinator-notice"
+
+        /// Mail to the operator or coordinator rather than to members: no consent check, no unsubscribe footer.
+        public var isOperational: Bool { self == .test || self == .coordinatorNotice }
     }
 
     /// A mailing's life: scheduled → sending → done; or held (too late, waiting for the coordinator), or cancelled.
@@ -31,6 +54,22 @@ public struct Mailing: Sendable, Equatable {
     public var createdBy: String
     public var createdAt: Date
     public var updatedAt: Date
+    /// The session the messages are about (thank-you, change, cancellation).
+    public var sessionID: Int64?
+    /// The session whose calendar invitation each message carries.
+    public var invitationSessionID: Int64?
+    /// The report the messages distribute or follow up.
+    public var reportID: Int64?
+}
+
+extension Mailing {
+    /// A mailing that is not stored, for previews: what `kind` would send now.
+    public static func draft(kind: Kind, stream: MailStream?, subject: String, body: String, now: Date, sessionID: Int64? = nil,
+                             invitationSessionID: Int64? = nil, reportID: Int64? = nil) -> Mailing {
+        Mailing(id: nil, kind: kind, stream: stream, audience: "preview", subject: subject, bodyMarkdown: body, sendAfter: now,
+                state: .scheduled, heldReason: nil, idempotencyKey: "preview", createdBy: "preview", createdAt: now, updatedAt: now,
+                sessionID: sessionID, invitationSessionID: invitationSessionID, reportID: reportID)
+    }
 }
 
 /// Who a mailing goes to: everyone who may receive `stream`, narrowed to people with any of `tags` if given.

@@ -24,6 +24,8 @@ public struct ImportReport: Sendable, Equatable {
         public var outcome: Outcome
         /// Why, or what else the coordinator should know.
         public var note: String?
+        /// A real person who is not (and may not be) on the list: no consent on the sheet, or erased earlier.
+        public var personNotHeld = false
     }
 
     /// Every data row, in file order.

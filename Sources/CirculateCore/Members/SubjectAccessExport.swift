@@ -40,6 +40,23 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var reply: String?
     }
 
+    /// One session the person was recorded at.
+    public struct SessionEntry: Sendable, Equatable, Codable {
+        public var session: String
+        public var startsAt: Date
+        /// attended, apologies, invited, accepted
+        public var status: String
+        public var recordedAt: Date
+    }
+
+    /// One report sent to the person.
+    public struct ReportEntry: Sendable, Equatable, Codable {
+        public var report: String
+        public var distributedAt: Date
+        public var respondedAt: Date?
+        public var responseNote: String?
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -54,6 +71,10 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var consentHistory: [ConsentEntry]
     /// Messages queued for or sent to the person, oldest first.
     public var messages: [MessageEntry] = []
+    /// Sessions the person was recorded at (attended, apologies), oldest first.
+    public var sessions: [SessionEntry] = []
+    /// Reports sent to the person, with any response recorded.
+    public var reports: [ReportEntry] = []
     /// Plain words about what is and is not held.
     public var notes: [String]
 }

@@ -1,34 +1,81 @@
 import Foundation
 import Mustache
 
-/// The HTML and plain-text layouts every message is wrapped in.
+/// Every template a message is made from: the base layout (HTML and text), the closing line, and each message
+/// kind's body (HTML and text). All are parsed when loaded, so a broken one stops `serve` at start-up with its
+/// file and line instead of failing at send time.
 public struct MessageTemplates: Sendable {
-    let html: MustacheTemplate
-    let text: MustacheTemplate
-    /// Where they came from ("built-in" or a folder), for logs.
+    /// A kind's HTML and plain-text templates.
+    struct Pair: Sendable {
+        let html: MustacheTemplate
+        let text: MustacheTemplate
+    }
+
+    let layout: Pair
+    let closing: MustacheTemplate
+    let kinds: [Mailing.Kind: Pair]
+    /// Where they came from ("built-in", or a folder and which of its files were used), for logs.
     public let origin: String
 
-    /// Loads templates/message.html.mustache and message.txt.mustache from `directory` if it holds them, else the
-    /// built-in copies.
+    /// Every template file name, in a stable order.
+    public static var fileNames: [String] {
+        ["message.html.mustache", "message.txt.mustache", "closing.txt.mustache"]
+            + Mailing.Kind.allCases.flatMap { ["\($0.rawValue).html.mustache", "\($0.rawValue).txt.mustache"] }
+    }
+
+    /// Loads each template from `directory` where it holds that file, else the built-in copy.
     public static func load(directory: String?) throws(ConfigurationError) -> MessageTemplates {
-        let fm = FileManager.default
-        if let directory, fm.fileExists(atPath: directory + "/message.html.mustache") {
-            func read(_ name: String) throws(ConfigurationError) -> MustacheTemplate {
+        var fromFolder: [String] = []
+        func template(_ name: String) throws(ConfigurationError) -> MustacheTemplate {
+            let fm = FileManager.default
+            var source: String
+            var origin: String
+            if let directory, fm.fileExists(atPath: directory + "/" + name) {
                 let path = directory + "/" + name
-                guard let data = fm.contents(atPath: path), let source = String(data: data, encoding: .utf8) else {
+                guard let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                     throw ConfigurationError(file: path, "cannot be read as UTF-8 text")
                 }
-                do { return try MustacheTemplate(string: source) } catch {
-                    throw ConfigurationError(file: path, "is not a valid Mustache template (\(error))")
+                source = text
+                origin = path
+                fromFolder.append(name)
+            } else {
+                guard let builtIn = DefaultTemplates.files[name] else {
+                    throw ConfigurationError(file: nil, "the built-in template \(name) is missing from this build")
                 }
+                source = builtIn
+                origin = "built-in \(name)"
             }
-            return MessageTemplates(html: try read("message.html.mustache"), text: try read("message.txt.mustache"), origin: directory)
+            do {
+                return try MustacheTemplate(string: source)
+            } catch let error as MustacheTemplate.ParserError {
+                let c = error.context
+                throw ConfigurationError(file: origin, "line \(c.lineNumber), column \(c.columnNumber): \(Self.explain(error.error)) in \"\(c.line.trimmingCharacters(in: .whitespaces))\"")
+            } catch {
+                throw ConfigurationError(file: origin, "is not a valid Mustache template (\(error))")
+            }
         }
-        do {
-            return MessageTemplates(html: try MustacheTemplate(string: DefaultTemplates.html),
-                                    text: try MustacheTemplate(string: DefaultTemplates.text), origin: "built-in")
-        } catch {
-            throw ConfigurationError(file: nil, "the built-in templates do not parse: \(error)")
+        let layout = Pair(html: try template("message.html.mustache"), text: try template("message.txt.mustache"))
+        let closing = try template("closing.txt.mustache")
+        var kinds: [Mailing.Kind: Pair] = [:]
+        for kind in Mailing.Kind.allCases {
+            kinds[kind] = Pair(html: try template("\(kind.rawValue).html.mustache"), text: try template("\(kind.rawValue).txt.mustache"))
         }
+        let origin = fromFolder.isEmpty ? "built-in" : "\(directory ?? "") (\(fromFolder.count) of \(fileNames.count) files; the rest built-in)"
+        return MessageTemplates(layout: layout, closing: closing, kinds: kinds, origin: origin)
+    }
+
+    private static func explain(_ error: any Error) -> String {
+        switch error as? MustacheTemplate.Error {
+        case .sectionCloseNameIncorrect?: "a section is closed ({{/...}}) with a different name from the one opened ({{#...}})"
+        case .unfinishedName?: "a tag is not finished (missing }})"
+        case .expectedSectionEnd?: "a section ({{#...}} or {{^...}}) is never closed with {{/...}}"
+        case .invalidSetDelimiter?: "a set-delimiter tag is badly formed"
+        default: "\(error)"
+        }
+    }
+
+    /// The body templates for a kind.
+    func pair(_ kind: Mailing.Kind) -> Pair {
+        kinds[kind] ?? layout
     }
 }

@@ -14,7 +14,7 @@ extension AppDatabase {
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
             var removed = 0
             // Every table that refers to a person is listed here; later tables add themselves to this function.
-            for table in ["delivery", "consent_event", "member_tag"] {
+            for table in ["delivery", "participation", "report_recipient", "consent_event", "member_tag"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
                 removed += db.changesCount
             }
@@ -81,8 +81,29 @@ extension AppDatabase {
                     }
                 }
             }
+            if let id = m.id {
+                export.sessions = try read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT s.title, s.starts_at, p.status, p.recorded_at FROM participation p JOIN session s ON s.id = p.session_id
+                        WHERE p.member_id = ? ORDER BY s.starts_at
+                        """, arguments: [id]).map {
+                        SubjectAccessExport.SessionEntry(session: $0["title"], startsAt: $0["starts_at"], status: $0["status"],
+                                                         recordedAt: $0["recorded_at"])
+                    }
+                }
+                export.reports = try read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT r.title, r.distributed_at, x.responded_at, x.response_note FROM report_recipient x
+                        JOIN report r ON r.id = x.report_id WHERE x.member_id = ? ORDER BY r.id
+                        """, arguments: [id]).map {
+                        SubjectAccessExport.ReportEntry(report: $0["title"], distributedAt: $0["distributed_at"],
+                                                        respondedAt: $0["responded_at"], responseNote: $0["response_note"])
+                    }
+                }
+            }
             export.notes = ["This is every record circulate holds about this person: their entry on the list, their consent "
-                            + "history, and the messages queued for or sent to them (subject, address, state and the mail "
+                            + "history, the sessions they were recorded at, the reports sent to them and whether they responded, "
+                            + "and the messages queued for or sent to them (subject, address, state and the mail "
                             + "server's reply; the text of each message is the mailing's, not stored per person)."]
         }
         return export

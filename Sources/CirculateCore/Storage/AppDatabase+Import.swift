@@ -34,6 +34,13 @@ extension AppDatabase {
     /// Imports a sign-in sheet in one transaction: all of it or, if a row is rejected (and `skipInvalid` is off) or
     /// this is a dry run, none of it. Re-importing the same sheet changes nothing.
     public func importSheet(_ sheet: SignInSheet, options: ImportOptions, key: InstanceKey, now: Date) throws -> ImportReport {
+        try importSheet(sheet, options: options, key: key, now: now, afterRows: { _, _ in })
+    }
+
+    /// `importSheet`, with `afterRows` run inside the same transaction once every row is imported (attendance uses
+    /// it to record who came); what it throws rolls the whole import back.
+    func importSheet(_ sheet: SignInSheet, options: ImportOptions, key: InstanceKey, now: Date,
+                     afterRows: (Database, ImportReport) throws -> Void) throws -> ImportReport {
         if options.lawfulBasis == .consent && !sheet.hasConsentColumn { throw SheetError.noConsentColumn }
         let grant = try ConsentGrant(lawfulBasis: options.lawfulBasis, source: options.source,
                                      wordingVersion: options.wordingVersion, recordedBy: options.recordedBy)
@@ -47,6 +54,7 @@ extension AppDatabase {
                         report.lines.append(try Self.importRow(db, row, grant: grant, options: options, key: key,
                                                                seen: &seen, now: now))
                     }
+                    try afterRows(db, report)
                     let commit = !options.dryRun && (options.skipInvalid || !report.hasRejections)
                     report.committed = commit
                     return commit ? .commit : .rollback
@@ -64,7 +72,11 @@ extension AppDatabase {
             ImportReport.Line(row: row.number, email: email, outcome: outcome, note: note)
         }
         let typed = TextField.trimmingSpaces(row.email)
-        guard !typed.isEmpty else { return line("", .skipped, "no email address on this row") }
+        guard !typed.isEmpty else {
+            var nameOnly = line("", .skipped, "no email address on this row")
+            nameOnly.personNotHeld = !TextField.trimmingSpaces(row.name).isEmpty
+            return nameOnly
+        }
 
         let address: EmailAddress
         let details: NewMember
@@ -101,13 +113,17 @@ extension AppDatabase {
         let consentGiven = options.lawfulBasis == .legitimateInterest || answer == .yes
 
         if let erasedAt = try erasedAt(db, hash: key.suppressionHash(for: address)) {
-            return line(shown, .skipped, "erased at the person's request on \(MemberError.day(erasedAt)); not added again. "
-                        + "If they asked to rejoin: circulate member add \(shown) --rejoin --source \"...\"")
+            var erased = line(shown, .skipped, "erased at the person's request on \(MemberError.day(erasedAt)); not added again. "
+                              + "If they asked to rejoin: circulate member add \(shown) --rejoin --source \"...\"")
+            erased.personNotHeld = true
+            return erased
         }
 
         guard var member = try member(db, key: address.key), let id = member.id else {
             guard consentGiven else {
-                return line(shown, .skipped, "no consent on the sheet (Consent: \"\(row.consent ?? "")\"); not added")
+                var unconsented = line(shown, .skipped, "no consent on the sheet (Consent: \"\(row.consent ?? "")\"); not added")
+                unconsented.personNotHeld = true
+                return unconsented
             }
             _ = try insertMember(db, details, grant: grant, now: now)
             return line(shown, .added, notes.isEmpty ? nil : notes.joined(separator: "; "))

@@ -274,7 +274,7 @@ extension AppDatabase {
     /// Why a claimed row's recipient may no longer be mailed, or nil if they may.
     private static func ineligibility(_ row: Row) -> String? {
         let kind: String = row["kind"]
-        if kind == Mailing.Kind.test.rawValue { return nil }
+        if Mailing.Kind(rawValue: kind)?.isOperational == true { return nil }
         guard let status: String = row["status"] else { return "recipient no longer on the list" }
         guard status == MemberStatus.active.rawValue else { return "recipient is \(status)" }
         guard (row["lawful_basis"] as String?) != nil else { return "no lawful basis on record" }
@@ -293,10 +293,13 @@ extension AppDatabase {
 
     static func stillDeliverable(_ db: Database, _ deliveryID: Int64) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT d.state = 'sending' AND (g.kind = 'test' OR (m.status = 'active' AND m.lawful_basis IS NOT NULL
+            SELECT d.state = 'sending' AND (g.kind IN ('test', 'coordinator-notice') OR (m.status = 'active' AND m.lawful_basis IS NOT NULL
                    AND CASE g.stream WHEN 'monthly-update' THEN m.monthly_update
                                      WHEN 'session-invitations' THEN m.session_invitations
-                                     WHEN 'reports' THEN m.reports ELSE 1 END = 1))
+                                     WHEN 'reports' THEN m.reports ELSE 1 END = 1
+                   -- A follow-up stops the moment the person's response is recorded.
+                   AND NOT (g.kind = 'report-follow-up' AND EXISTS (SELECT 1 FROM report_recipient r
+                            WHERE r.report_id = g.report_id AND r.member_id = d.member_id AND r.responded_at IS NOT NULL))))
             FROM delivery d JOIN mailing g ON g.id = d.mailing_id LEFT JOIN member m ON m.id = d.member_id
             WHERE d.id = ?
             """), arguments: [deliveryID]) ?? false
@@ -576,6 +579,9 @@ extension Mailing {
         createdBy = row["created_by"]
         createdAt = row["created_at"]
         updatedAt = row["updated_at"]
+        sessionID = row["session_id"]
+        invitationSessionID = row["invitation_session_id"]
+        reportID = row["report_id"]
     }
 }
 

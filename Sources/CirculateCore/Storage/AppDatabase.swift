@@ -99,6 +99,16 @@ public final class AppDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in a read transaction; unlike `read`, errors other than the database's pass through unchanged
+    /// (a lookup that finds nothing throws its own explanation).
+    func fetch<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw StorageError.from(error, path: path)
+        }
+    }
+
     func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
         do {
             return try pool.writeWithoutTransaction(body)

@@ -130,6 +130,152 @@ enum Migrations {
                 ALTER TABLE member ADD COLUMN hard_bounces INTEGER NOT NULL DEFAULT 0 CHECK (hard_bounces >= 0);
                 """)
         }
+        migrator.registerMigration("v3: topics, sessions, participation, monthly updates, reports") { db in
+            try db.execute(sql: """
+                CREATE TABLE topic (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    title TEXT NOT NULL CHECK (title <> ''),
+                    -- Lower-cased title: "hospital discharge" finds "Hospital Discharge".
+                    title_key TEXT NOT NULL UNIQUE,
+                    description TEXT NOT NULL DEFAULT '',
+                    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    closed_at DATETIME,
+                    CHECK (state <> 'closed' OR closed_at IS NOT NULL)
+                );
+
+                CREATE TABLE session (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    topic_id INTEGER REFERENCES topic(id),
+                    title TEXT NOT NULL CHECK (title <> ''),
+                    starts_at DATETIME NOT NULL,
+                    ends_at DATETIME NOT NULL,
+                    venue_name TEXT,
+                    venue_address TEXT,
+                    online_link TEXT,
+                    facilitator TEXT,
+                    notes_markdown TEXT,
+                    notes_added_at DATETIME,
+                    state TEXT NOT NULL CHECK (state IN ('scheduled', 'cancelled')),
+                    -- The calendar SEQUENCE: raised by every change people were told about.
+                    sequence INTEGER NOT NULL DEFAULT 0 CHECK (sequence >= 0),
+                    hold_for_notes INTEGER NOT NULL DEFAULT 0 CHECK (hold_for_notes IN (0, 1)),
+                    -- When the thank-you goes out; fixed when the session is added or moved.
+                    follow_up_at DATETIME NOT NULL,
+                    -- When the thank-you was queued; attendance recorded later reaches only the people added since.
+                    followed_up_at DATETIME,
+                    attendance_changed_at DATETIME,
+                    -- People who signed in without consent: counted, never stored.
+                    unlisted_attendees INTEGER NOT NULL DEFAULT 0 CHECK (unlisted_attendees >= 0),
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    CHECK (ends_at > starts_at)
+                );
+                CREATE INDEX session_by_start ON session(starts_at);
+                CREATE INDEX session_follow_up ON session(follow_up_at) WHERE state = 'scheduled';
+
+                -- One record per person and session; its states are defined here once.
+                CREATE TABLE participation (
+                    session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                    member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    status TEXT NOT NULL CHECK (status IN ('invited', 'accepted', 'apologies', 'attended')),
+                    recorded_at DATETIME NOT NULL,
+                    PRIMARY KEY (session_id, member_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX participation_by_member ON participation(member_id);
+
+                CREATE TABLE report (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    title TEXT NOT NULL CHECK (title <> ''),
+                    topic_id INTEGER REFERENCES topic(id),
+                    link TEXT,
+                    filename TEXT,
+                    -- Kept with the report so that queued messages never depend on a file that may move.
+                    file_data BLOB,
+                    audience TEXT NOT NULL,
+                    cover_note TEXT,
+                    distributed_at DATETIME NOT NULL,
+                    follow_up_at DATETIME NOT NULL,
+                    followed_up_at DATETIME,
+                    created_by TEXT NOT NULL,
+                    CHECK (link IS NOT NULL OR file_data IS NOT NULL),
+                    CHECK ((filename IS NULL) = (file_data IS NULL))
+                );
+
+                CREATE TABLE report_recipient (
+                    report_id INTEGER NOT NULL REFERENCES report(id) ON DELETE CASCADE,
+                    member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    responded_at DATETIME,
+                    response_note TEXT,
+                    PRIMARY KEY (report_id, member_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX report_recipient_by_member ON report_recipient(member_id);
+
+                -- The mailing table again, with the new kinds and what each mailing is about. SQLite cannot change a
+                -- CHECK in place; GRDB runs migrations with foreign keys off, so dropping the old table cascades nowhere.
+                CREATE TABLE new_mailing (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('announcement', 'test', 'update', 'thank-you', 'missed-you',
+                        'session-changed', 'session-cancelled', 'report', 'report-follow-up', 'report-notice',
+                        'coordinator-notice')),
+                    stream TEXT CHECK (stream IN ('monthly-update', 'session-invitations', 'reports')),
+                    audience TEXT NOT NULL,
+                    subject TEXT NOT NULL CHECK (subject <> ''),
+                    body_markdown TEXT NOT NULL,
+                    send_after DATETIME NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('scheduled', 'sending', 'held', 'done', 'cancelled')),
+                    held_reason TEXT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    created_by TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    -- The session the message is about (thank-you, change, cancellation).
+                    session_id INTEGER REFERENCES session(id),
+                    -- The session whose calendar object each message carries.
+                    invitation_session_id INTEGER REFERENCES session(id),
+                    report_id INTEGER REFERENCES report(id) ON DELETE CASCADE
+                );
+                INSERT INTO new_mailing (id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason,
+                                         idempotency_key, created_by, created_at, updated_at)
+                    SELECT id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason,
+                           idempotency_key, created_by, created_at, updated_at FROM mailing;
+                DROP TABLE mailing;
+                ALTER TABLE new_mailing RENAME TO mailing;
+                CREATE INDEX mailing_by_state ON mailing(state, send_after);
+                CREATE INDEX mailing_by_invitation ON mailing(invitation_session_id) WHERE invitation_session_id IS NOT NULL;
+                CREATE INDEX mailing_by_report ON mailing(report_id) WHERE report_id IS NOT NULL;
+
+                -- The coordinator's content for one slot of the monthly update.
+                CREATE TABLE monthly_update (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    slot_at DATETIME NOT NULL,
+                    subject TEXT NOT NULL CHECK (subject <> ''),
+                    body_markdown TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'cancelled')),
+                    mailing_id INTEGER REFERENCES mailing(id),
+                    created_by TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    CHECK (state <> 'sent' OR mailing_id IS NOT NULL)
+                );
+                CREATE UNIQUE INDEX monthly_update_one_per_slot ON monthly_update(slot_at) WHERE state <> 'cancelled';
+
+                -- What the scheduler has told the coordinator about a slot, so each notice goes once.
+                CREATE TABLE slot_notice (
+                    slot_at DATETIME NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('reminder', 'missed')),
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (slot_at, kind)
+                ) WITHOUT ROWID;
+
+                -- How far the scheduler has looked (e.g. update slots checked through this instant).
+                CREATE TABLE scheduler_mark (
+                    name TEXT PRIMARY KEY,
+                    value DATETIME NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

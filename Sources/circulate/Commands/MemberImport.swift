@@ -46,7 +46,7 @@ extension Circulate.MemberCommand {
                 throw StorageError(kind: .unreadableInput, "the file \(file) cannot be read; check its permissions")
             }
             let sheet = try SignInSheet.parse(data)
-            let day = Date().formatted(.iso8601.year().month().day())
+            let day = context.now.formatted(.iso8601.year().month().day())
             var options = ImportOptions(source: source ?? "sign-in sheet \((file as NSString).lastPathComponent), imported \(day)",
                                         wordingVersion: nil, recordedBy: consent.recorder(context))
             options.lawfulBasis = try consent.basis()
@@ -66,12 +66,12 @@ extension Circulate.MemberCommand {
                                               ignoredColumns: report.ignoredColumns, encodingNote: report.encodingNote,
                                               rows: report.lines.map { .init(row: $0.row, email: $0.email, outcome: $0.outcome.rawValue, note: $0.note) }))
             } else {
-                printReport(report)
+                Self.printReport(report, file: file)
             }
             if report.hasRejections && !skipInvalid { throw ExitCode(ExitStatus.invalidInput) }
         }
 
-        private func printReport(_ report: ImportReport) {
+        static func printReport(_ report: ImportReport, file: String) {
             if let note = report.encodingNote { Terminal.warning(note) }
             if !report.ignoredColumns.isEmpty { print("Columns not used: \(report.ignoredColumns.joined(separator: ", "))") }
             for line in report.lines where line.outcome != .unchanged || line.note != nil {

@@ -48,7 +48,7 @@ extension Circulate.QueueCommand {
             }
             let transport = context.configuration.smtp.map { "SMTP relay \($0.url.absoluteString)" }
                 ?? "Maildir outbox \(context.configuration.outbox.maildir)"
-            let now = Date()
+            let now = context.clock()
             let paused = summary.pause.map { $0.until > now } ?? false
             let output = Output(transport: transport, daemonRunning: DaemonStatus.isRunning(context.configuration),
                                 counts: Self.counts(summary), paused: paused, pauseReason: summary.pause?.reason,

@@ -39,7 +39,7 @@ extension Circulate {
             let outcome = sender.send(message.envelope, message: message.bytes) { true }
             sender.close()
             let d = context.configuration.delivery
-            try db.record([DeliveryResult(claim: claim, outcome: outcome, finishedAt: Date())], retry: RetryPolicy(d),
+            try db.record([DeliveryResult(claim: claim, outcome: outcome, finishedAt: context.clock())], retry: RetryPolicy(d),
                           inDoubt: d.inDoubt, bounceLimit: d.bounceLimit, pauseFor: { _, _ in 0 })
             let (name, code, reply, ok): (String, Int?, String, Bool) = switch outcome {
             case .accepted(let r): ("accepted", 250, r, true)

@@ -30,7 +30,7 @@ extension Circulate {
                 throw ExitCode(ExitStatus.code(for: failure.kind))
             }
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: setup.service)],
+                services: [.init(service: setup.service), .init(service: setup.scheduler)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             setup.notifier.ready(status: "delivering through \(setup.transportDescription)")
@@ -43,6 +43,7 @@ extension Circulate {
 /// Everything `serve` opens before it reports ready: configuration, the lock, the database, the transport.
 struct DaemonSetup {
     let service: DeliveryService
+    let scheduler: SchedulerService
     let notifier: SystemdNotifier
     let transportDescription: String
     let lock: InstanceLock
@@ -54,8 +55,12 @@ struct DaemonSetup {
         let database = try context.database()
         let transport = try context.transport()
         transportDescription = transport.description
-        let engine = DeliveryEngine(database: database, transport: transport, builder: try context.messageBuilder(database),
-                                    settings: DeliveryEngine.Settings(config.delivery), logger: logger)
+        // Built here so that a broken template stops the daemon at start-up, naming the file and line.
+        let builder = try context.messageBuilder(database)
+        let engine = DeliveryEngine(database: database, transport: transport, builder: builder,
+                                    settings: DeliveryEngine.Settings(config.delivery), logger: logger, clock: context.clock)
+        scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, configuration: config, logger: logger,
+                                                                  clock: context.clock), logger: logger)
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
     }
@@ -88,5 +93,29 @@ struct DeliveryService: Service, CustomStringConvertible {
             engine.stop()
         }
         withExtendedLifetime(lock) {}
+    }
+}
+
+/// The workflow scheduler as a service: it looks for due work whenever something may be due, and at least once a
+/// minute, until shutdown.
+struct SchedulerService: Service, CustomStringConvertible {
+    let scheduler: WorkflowScheduler
+    let logger: Logger
+
+    var description: String { "SchedulerService" }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try scheduler.tick()
+                } catch {
+                    // A failed step is retried at the next tick; it changed nothing (each step is one transaction).
+                    logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(error)"])
+                }
+                let wait = min(60, max(0.2, scheduler.nextWake().timeIntervalSince(scheduler.clock())))
+                do { try await Task.sleep(for: .seconds(wait)) } catch { return }
+            }
+        }
     }
 }

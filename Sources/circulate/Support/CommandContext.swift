@@ -13,11 +13,14 @@ struct CommandContext {
     let configuration: CirculateCore.Configuration
     let environment: [String: String]
     let now: Date
+    /// The clock (the system's, unless CIRCULATE_NOW sets it for a rehearsal or a test).
+    let clock: @Sendable () -> Date
 
     init(_ options: GlobalOptions) throws {
         environment = ProcessInfo.processInfo.environment
         configuration = try ConfigurationLoader.load(explicitPath: options.config, environment: environment)
-        now = Date()
+        clock = try ProcessClock.from(environment: environment)
+        now = clock()
     }
 
     /// The database, which must already exist (`circulate init` creates it).

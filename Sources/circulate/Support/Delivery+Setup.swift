@@ -20,23 +20,12 @@ extension CommandContext {
 
     /// The message builder for mailings in `database`.
     func messageBuilder(_ database: AppDatabase) throws -> MailingMessageBuilder {
-        MailingMessageBuilder(database: database, templates: try MessageTemplates.load(directory: "templates"),
-                              configuration: configuration, key: try instanceKey())
+        MailingMessageBuilder(database: database, templates: try MessageTemplates.load(directory: configuration.templates.directory),
+                              configuration: configuration, key: try instanceKey(), clock: clock)
     }
 
     /// Parses "YYYY-MM-DD HH:MM" in the community's time zone.
     func localTime(_ text: String) throws -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = configuration.community.timeZone
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
-        let day = parts.first?.split(separator: "-").compactMap { Int($0) } ?? []
-        let time = parts.count > 1 ? parts[1].split(separator: ":").compactMap { Int($0) } : [0, 0]
-        guard parts.count <= 2, day.count == 3, time.count == 2,
-              let date = calendar.date(from: DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1])),
-              calendar.component(.hour, from: date) == time[0] else {
-            throw InvalidField(field: "time", value: text,
-                               problem: "is not a local time like \"2026-12-01 09:00\" (\(configuration.community.timeZone.identifier)), or does not exist on that day")
-        }
-        return date
+        try LocalTime.parse(text, in: configuration.community.timeZone, field: "time")
     }
 }

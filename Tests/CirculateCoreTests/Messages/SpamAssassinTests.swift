@@ -225,11 +225,14 @@ struct SpamAssassinTests {
         #expect(families == ["header", "mime"], "\(spam.output)")
     }
 
-    @Test("the built-in templates are exact copies of templates/*.mustache")
+    @Test("the built-in templates are exact copies of templates/*.mustache (scripts/embed-templates), one pair per kind")
     func builtInTemplatesMatchFiles() throws {
-        let html = try String(contentsOf: Self.templates.appendingPathComponent("message.html.mustache"), encoding: .utf8)
-        let text = try String(contentsOf: Self.templates.appendingPathComponent("message.txt.mustache"), encoding: .utf8)
-        #expect(DefaultTemplates.html == html)
-        #expect(DefaultTemplates.text == text)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.templates.path).filter { $0.hasSuffix(".mustache") }
+        #expect(Set(files) == Set(DefaultTemplates.files.keys), "run scripts/embed-templates")
+        #expect(Set(MessageTemplates.fileNames) == Set(files), "every message kind needs its HTML and text template")
+        for name in files {
+            let text = try String(contentsOf: Self.templates.appendingPathComponent(name), encoding: .utf8)
+            #expect(DefaultTemplates.files[name] == text, "\(name) differs from its built-in copy; run scripts/embed-templates")
+        }
     }
 }

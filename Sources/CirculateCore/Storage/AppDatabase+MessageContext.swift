@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+
+/// Everything a mailing's messages say besides the coordinator's own words: the session it is about, the session it
+/// invites to, the report, what is coming up. Read when the messages are built, so they are current.
+public struct MailingContext: Sendable {
+    public var mailing: Mailing
+    /// The session the mailing is about.
+    public var session: Session?
+    /// The session whose invitation each message carries; nil when there is none or it has been cancelled since
+    /// (except for a cancellation, which carries the cancelled session).
+    public var invitation: Session?
+    public var report: Report?
+    public var reportTopic: String?
+    /// The attached report file.
+    public var reportFile: (name: String, data: [UInt8])?
+    /// Sessions still to come (for the monthly update).
+    public var upcoming: [Session]
+    /// Reports of the last two months (for the monthly update).
+    public var recentReports: [Report]
+    /// The next session, for the closing line of every message.
+    public var nextSession: Session?
+}
+
+extension AppDatabase {
+    /// Reads the context of a mailing as of `now`.
+    public func mailingContext(_ mailing: Mailing, now: Date) throws -> MailingContext {
+        try fetch { db in
+            let session = try mailing.sessionID.map { try Self.session(db, id: $0) }
+            var invitation = try mailing.invitationSessionID.map { try Self.session(db, id: $0) }
+            if let i = invitation, mailing.kind != .sessionCancelled, i.state == .cancelled || i.endsAt <= now {
+                invitation = nil
+            }
+            if mailing.kind == .thankYou || mailing.kind == .missedYou, invitation == nil {
+                // The session first chosen is off: invite to whatever comes next instead.
+                invitation = try Self.nextSession(db, after: max(now, session?.endsAt ?? now))
+            }
+            let report = try mailing.reportID.map { try Self.report(db, id: $0) }
+            let file = try mailing.reportID.flatMap { id in
+                try Row.fetchOne(db, sql: "SELECT filename, file_data FROM report WHERE id = ? AND file_data IS NOT NULL", arguments: [id])
+                    .map { (name: $0["filename"] as String, data: [UInt8]($0["file_data"] as Data)) }
+            }
+            let topic = try report?.topicID.flatMap { try String.fetchOne(db, sql: "SELECT title FROM topic WHERE id = ?", arguments: [$0]) }
+            var upcoming: [Session] = []
+            var recent: [Report] = []
+            if mailing.kind == .update {
+                upcoming = try Row.fetchAll(db, sql: """
+                    \(Self.sessionSelect) WHERE s.state = 'scheduled' AND s.starts_at > ? ORDER BY s.starts_at LIMIT 6
+                    """, arguments: [now]).map(Session.init(row:))
+                recent = try Row.fetchAll(db, sql: "\(Self.reportSelect) WHERE distributed_at > ? ORDER BY id DESC LIMIT 6",
+                                          arguments: [now.addingTimeInterval(-62 * 86_400)]).map(Report.init(row:))
+            }
+            return MailingContext(mailing: mailing, session: session, invitation: invitation, report: report, reportTopic: topic,
+                                  reportFile: file, upcoming: upcoming, recentReports: recent,
+                                  nextSession: try Self.nextSession(db, after: now))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import CirculateCore
+import Foundation
+
+/// A topic as printed by `--json`.
+struct TopicJSON: Encodable {
+    var id: Int64
+    var title: String
+    var description: String
+    var state: String
+    var createdAt: Date
+    var closedAt: Date?
+    var sessions: Int?
+    var reports: Int?
+
+    init(_ t: Topic, sessions: Int? = nil, reports: Int? = nil) {
+        (id, title, description, state, createdAt, closedAt) = (t.id, t.title, t.description, t.state.rawValue, t.createdAt, t.closedAt)
+        self.sessions = sessions
+        self.reports = reports
+    }
+}
+
+/// A session as printed by `--json` (times in UTC, plus the local wall time for people).
+struct SessionJSON: Encodable {
+    var id: Int64
+    var topic: String?
+    var title: String
+    var startsAt: Date
+    var endsAt: Date
+    var localTime: String
+    var venue: String?
+    var address: String?
+    var onlineLink: String?
+    var facilitator: String?
+    var state: String
+    var sequence: Int
+    var hasNotes: Bool
+    var holdForNotes: Bool
+    var thankYouAt: Date
+    var thankYouQueuedAt: Date?
+    var thankYouWaitingFor: String?
+    var unlistedAttendees: Int
+
+    init(_ s: Session, zone: TimeZone) {
+        id = s.id
+        topic = s.topicTitle
+        title = s.title
+        startsAt = s.startsAt
+        endsAt = s.endsAt
+        localTime = LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)
+        venue = s.venueName
+        address = s.venueAddress
+        onlineLink = s.onlineLink
+        facilitator = s.facilitator
+        state = s.state.rawValue
+        sequence = s.sequence
+        hasNotes = s.notesMarkdown != nil
+        holdForNotes = s.holdForNotes
+        thankYouAt = s.followUpAt
+        thankYouQueuedAt = s.followedUpAt
+        thankYouWaitingFor = s.followUpWaitingFor
+        unlistedAttendees = s.unlistedAttendees
+    }
+}
+
+/// A report as printed by `--json`.
+struct ReportJSON: Encodable {
+    var id: Int64
+    var title: String
+    var link: String?
+    var filename: String?
+    var fileSize: Int?
+    var audience: String
+    var distributedAt: Date
+    var followUpAt: Date
+    var followedUpAt: Date?
+
+    init(_ r: Report) {
+        (id, title, link, filename, fileSize, audience) = (r.id, r.title, r.link, r.filename, r.fileSize, r.audience)
+        (distributedAt, followUpAt, followedUpAt) = (r.distributedAt, r.followUpAt, r.followedUpAt)
+    }
+}
+
+/// A monthly update as printed by `--json`.
+struct UpdateJSON: Encodable {
+    var id: Int64
+    var slotAt: Date
+    var slotLocal: String
+    var subject: String
+    var state: String
+    var mailing: Int64?
+    var createdBy: String
+
+    init(_ u: MonthlyUpdate, zone: TimeZone) {
+        (id, slotAt, subject, state, mailing, createdBy) = (u.id, u.slotAt, u.subject, u.state.rawValue, u.mailingID, u.createdBy)
+        slotLocal = LocalTime.describe(u.slotAt, in: zone)
+    }
+}
+
+/// Reading a coordinator's text file (Markdown, CSV, PDF) with a clear error.
+enum InputFile {
+    static func data(_ path: String, what: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UnreadableFile(path: path, what: what)
+        }
+        return data
+    }
+
+    static func text(_ path: String, what: String) throws -> String {
+        let data = try data(path, what: what)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InvalidField(field: what, value: path, problem: "is not UTF-8 text; save it as UTF-8 (plain text or Markdown)")
+        }
+        return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+    }
+}
+
+/// A file named on the command line that cannot be read.
+struct UnreadableFile: Failure {
+    let path: String
+    let what: String
+    var kind: FailureKind { .unreadableInput }
+    var description: String { "cannot read the \(what) \(path): it does not exist or is not readable" }
+}
