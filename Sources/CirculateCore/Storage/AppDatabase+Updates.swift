@@ -117,7 +117,9 @@ extension AppDatabase {
 
                         To send this month's news now, queue it for the next slot, or use `circulate send` for a one-off message:
 
-                            circulate update queue update.md --subject "..."
+                        ```
+                        circulate update queue update.md --subject "..."
+                        ```
                         """,
                     key: "slot-missed:\(Int(slot.timeIntervalSince1970))", domain: domain, now: now))
             }
@@ -141,7 +143,9 @@ extension AppDatabase {
 
                                 Write the month's news in a Markdown file and queue it:
 
-                                    circulate update queue update.md --subject "News from \(community)"
+                                ```
+                                circulate update queue update.md --subject "News from \(community)"
+                                ```
 
                                 Check how it will look with `circulate update preview ID`. If nothing is queued by then, nothing is sent and you will get a note saying so.
                                 """,
