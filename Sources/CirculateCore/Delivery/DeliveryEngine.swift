@@ -186,9 +186,11 @@ public final class DeliveryEngine: @unchecked Sendable {
         min(max(1800, initial), initial * pow(2, Double(min(failures - 1, 20))))
     }
 
+    /// Sleeps until `deadline` on the engine's clock. The condition variable waits on the system clock, so the wait
+    /// is turned into a duration first (the engine's clock may be shifted, for rehearsals and tests).
     private func idle(until deadline: Date) {
         state.lock()
-        if !stopping { _ = state.wait(until: deadline) }
+        if !stopping { _ = state.wait(until: Date().addingTimeInterval(max(0, deadline.timeIntervalSince(clock())))) }
         state.unlock()
     }
 
