@@ -44,6 +44,9 @@ public enum ConfigurationLoader {
         return try parse(text, file: path)
     }
 
+    /// Every section and the keys it takes (for the example file's test and for error messages).
+    static var knownKeys: [String: Set<String>] { TOMLReader.sections }
+
     /// Parses TOML text into a configuration.
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Configuration {
         let table: TOMLTable

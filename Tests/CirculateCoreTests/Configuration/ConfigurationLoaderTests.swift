@@ -22,13 +22,15 @@ struct ConfigurationLoaderTests {
         let path = root.appendingPathComponent("config/circulate.example.toml").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         _ = try ConfigurationLoader.parse(text, file: path)
-        // Every key, including the commented-out ones, appears in the example with a comment.
-        for key in ["name", "timezone", "database", "maildir", "instance_key_file", "instance_key_env", "wording_version",
-                    "url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
-                    "connect_timeout", "address", "from_name", "reply_to", "bounce_address", "domain", "list_id",
-                    "public_base_url", "connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial",
-                    "retry_maximum", "give_up_after", "in_doubt", "late_limit", "bounce_limit", "relay_pause"] {
-            #expect(text.contains("\(key) ="), "example lacks \(key)")
+        // Every key the loader knows, including the commented-out ones, appears in its section of the example.
+        let sections = text.components(separatedBy: "\n[").dropFirst().map { "[" + $0 }
+            + text.components(separatedBy: "\n# [").dropFirst().map { "[" + $0 }
+        for (section, keys) in ConfigurationLoader.knownKeys {
+            let block = sections.first { $0.hasPrefix("[\(section)]") } ?? ""
+            #expect(!block.isEmpty, "example lacks [\(section)]")
+            for key in keys {
+                #expect(block.contains("\(key) ="), "example lacks \(section).\(key)")
+            }
         }
     }
 
@@ -59,6 +61,11 @@ struct ConfigurationLoaderTests {
         ("[smtp]\nurl = \"smtp://relay.example.org:587\"\nusername = \"cop\"", ["password_file", "password_env"]),
         ("[secrets]\ninstance_key_env = \"NOT A NAME\"", ["secrets.instance_key_env", "NOT A NAME"]),
         ("[community\nname = \"x\"", ["line 1"]),
+        ("[updates]\nschedule = \"FREQ=MONTHLY;BYDAY=8TU\"", ["updates.schedule", "BYDAY=8TU", "ordinal"]),
+        ("[sessions]\nthank_you_time = \"25:00\"", ["sessions.thank_you_time", "25:00"]),
+        ("[reports]\nattachment_limit = \"80MB\"", ["reports.attachment_limit", "80MB", "50MB"]),
+        ("[reports]\naudience = \"key influencer!\"", ["reports.audience"]),
+        ("[coordinator]\nemail = \"morgan at example.org\"", ["coordinator.email", "morgan at example.org"]),
     ])
     func invalid(toml: String, mentions: [String]) {
         do {
@@ -68,6 +75,38 @@ struct ConfigurationLoaderTests {
             for word in mentions { #expect(error.description.contains(word), "\(error.description) lacks \(word)") }
             #expect(!error.description.contains("pw@"), "the message must not echo a password")
         }
+    }
+
+    @Test("the workflow sections are read: coordinator, sessions, the update slot, reports, templates")
+    func workflows() throws {
+        let config = try ConfigurationLoader.parse("""
+            [coordinator]
+            name = "Morgan Ellis"
+            email = "morgan.ellis@example.org"
+            [sessions]
+            thank_you_days_after = 0
+            thank_you_time = "17:30"
+            hold_for_notes = true
+            [updates]
+            schedule = "FREQ=MONTHLY;BYDAY=-1FR;BYHOUR=12"
+            remind_days_before = 3
+            [reports]
+            attachment_limit = "2MB"
+            follow_up_after = "10d"
+            audience = "board"
+            [templates]
+            directory = "/etc/circulate/templates"
+            """, file: "test.toml")
+        #expect(config.coordinatorName == "Morgan Ellis" && config.coordinatorAddress == "morgan.ellis@example.org")
+        #expect(config.followUpRule == FollowUpRule(daysAfter: 0, hour: 17, minute: 30, timeZone: config.community.timeZone))
+        #expect(config.sessions.holdForNotes)
+        #expect(config.updates.schedule?.description == "FREQ=MONTHLY;BYDAY=-1FR;BYHOUR=12;BYMINUTE=0")
+        #expect(config.updates.remindDaysBefore == 3)
+        #expect(config.reports.attachmentLimit == 2_000_000 && config.reports.followUpAfter == 10 * 86_400)
+        #expect(config.reports.audience == ["board"] && config.templates.directory == "/etc/circulate/templates")
+        #expect(try ConfigurationLoader.parse("[updates]\nschedule = \"off\"", file: "t").updates.schedule == nil)
+        // Without [coordinator], reminders go to the list's reply-to address, else the list's own.
+        #expect(try ConfigurationLoader.parse("[list]\nreply_to = \"help@example.org\"", file: "t").coordinatorAddress == "help@example.org")
     }
 
     @Test("a relay configuration is read")
