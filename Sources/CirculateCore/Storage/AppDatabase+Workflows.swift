@@ -50,6 +50,10 @@ extension AppDatabase {
             WHERE m.id IN (\(recipients)) AND m.status = 'active' AND m.lawful_basis IS NOT NULL\(streamCheck)
             """, arguments: all)
         let added = db.changesCount
+        if added == 0 && !existed {
+            // Nobody to send to (no apologies, everyone responded): finished, rather than left `sending` for ever.
+            try db.execute(sql: "UPDATE mailing SET state = 'done', updated_at = ? WHERE id = ?", arguments: [now, id])
+        }
         if added > 0 && mailing.state == .done {
             // People added after the mailing finished (attendance recorded late): it has work again.
             try db.execute(sql: "UPDATE mailing SET state = 'sending', updated_at = ? WHERE id = ?", arguments: [now, id])
@@ -95,7 +99,10 @@ extension AppDatabase {
             var results: [QueueingResult] = []
             for session in due {
                 // The invitation is to the next session at the time of the first thank-you; later additions get the same.
-                let sendAfter = session.followedUpAt == nil ? session.followUpAt : now
+                // A thank-you that waited for the notes starts when they came, so it is not held as overdue.
+                var sendAfter = session.followUpAt
+                if session.holdForNotes, let notesAt = session.notesAddedAt { sendAfter = max(sendAfter, notesAt) }
+                if session.followedUpAt != nil { sendAfter = now }
                 let next = try Self.nextSession(db, after: max(session.endsAt, now))
                 let nextID = try Self.mailing(db, key: "thank-you:\(session.id)")?.invitationSessionID ?? next?.id
                 for (kind, status, subject) in [(Mailing.Kind.thankYou, Participation.attended, "Thank you for coming: \(session.title)"),
