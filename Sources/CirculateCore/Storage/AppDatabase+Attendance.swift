@@ -58,7 +58,10 @@ extension AppDatabase {
                 try db.execute(sql: "UPDATE session SET unlisted_attendees = ? WHERE id = ?", arguments: [unlisted, id])
             }
             if newly > 0 {
-                try db.execute(sql: "UPDATE session SET attendance_changed_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, id])
+                // Later than the thank-you, even if the scheduler queued it (on its own clock) after this command read
+                // the time: the scheduler then sees these people as new and thanks them too.
+                let changed = session.followedUpAt.map { max(now, $0.addingTimeInterval(0.001)) } ?? now
+                try db.execute(sql: "UPDATE session SET attendance_changed_at = ?, updated_at = ? WHERE id = ?", arguments: [changed, now, id])
             }
         }
         return AttendanceReport(sheet: report, recorded: recorded, newlyRecorded: newly, unlisted: unlisted, notMailable: notMailable)

@@ -227,6 +227,12 @@ extension AppDatabase {
             }
             try db.execute(sql: "UPDATE mailing SET state = 'sending', updated_at = ? WHERE state = 'scheduled' AND send_after <= ?",
                            arguments: [now, now])
+            // Mailings with nothing left to send (everyone left before their turn) are finished.
+            try db.execute(sql: """
+                UPDATE mailing SET state = 'done', updated_at = ?
+                WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM delivery d
+                    WHERE d.mailing_id = mailing.id AND d.state IN ('queued', 'deferred', 'sending'))
+                """, arguments: [now])
             return late
         }
     }
@@ -255,10 +261,12 @@ extension AppDatabase {
             let cancel = try db.cachedStatement(sql: """
                 UPDATE delivery SET state = 'cancelled', reply = ?, updated_at = ? WHERE id = ?
                 """)
+            var emptied: Set<Int64> = []
             for row in rows {
                 let id: Int64 = row["id"]
                 if let refusal = Self.ineligibility(row) {
                     try cancel.execute(arguments: [refusal, now, id])
+                    emptied.insert(row["mailing_id"])
                     continue
                 }
                 try claim.execute(arguments: [now, now, id])
@@ -267,6 +275,9 @@ extension AppDatabase {
                                     recipient: memberEmail ?? row["recipient"], recipientName: row["name"] ?? "",
                                     messageID: row["message_id"], attempt: (row["attempts"] as Int) + 1, queuedAt: row["queued_at"]))
             }
+            // A mailing whose last waiting messages were just cancelled is finished; otherwise it would show as
+            // sending for ever.
+            try Self.finishMailings(db, emptied, now: now)
             return claims
         }
     }
@@ -445,11 +456,15 @@ extension AppDatabase {
 
     /// Cancels a person's waiting and in-flight messages (all streams, or one stream's mailings).
     static func cancelPending(_ db: Database, member: Int64, stream: MailStream?, reason: String, now: Date) throws {
+        let mailings = try Int64.fetchAll(db, sql: """
+            SELECT DISTINCT mailing_id FROM delivery WHERE member_id = ? AND state IN ('queued', 'deferred', 'sending')
+            """, arguments: [member])
         try db.execute(sql: """
             UPDATE delivery SET state = 'cancelled', reply = ?, updated_at = ?
             WHERE member_id = ? AND state IN ('queued', 'deferred', 'sending')
               AND (? IS NULL OR mailing_id IN (SELECT id FROM mailing WHERE stream = ?))
             """, arguments: [reason, now, member, stream?.rawValue, stream?.rawValue])
+        try finishMailings(db, Set(mailings), now: now)
     }
 
     /// Send times inside the last `seconds`, for rebuilding rate limits after a restart.

@@ -77,6 +77,31 @@ struct QueueTests {
         #expect(!db.stillDeliverable(who.deliveryID))
     }
 
+    @Test("a mailing whose every recipient left before their turn is finished, not left sending for ever")
+    func everyoneLeft() throws {
+        let mailing = try db.enqueue(request(.monthlyUpdate, tags: ["board"]), domain: "example.org", now: testNow).mailing
+        #expect(try db.mailing(id: mailing.id ?? -1)?.state == .scheduled)
+        // Left while it was waiting for its time: it starts with nothing to send, and is finished at once.
+        _ = try db.unsubscribe(EmailAddress("p1@example.org"), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
+        _ = try db.startDueMailings(now: testNow, lateLimit: 3600)
+        #expect(try db.mailing(id: mailing.id ?? -1)?.state == .done)
+
+        // Left while it was sending: the unsubscribe finishes it.
+        let second = try db.enqueue(request(.reports, tags: ["key-influencer"], subject: "Report"), domain: "example.org", now: testNow).mailing
+        _ = try db.startDueMailings(now: testNow, lateLimit: 3600)
+        for email in ["p2@example.org", "li@example.org"] {
+            _ = try db.unsubscribe(EmailAddress(email), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
+        }
+        #expect(try db.mailing(id: second.id ?? -1)?.state == .done)
+
+        // Stopped the stream without an unsubscribe being recorded (edited directly): the claim cancels and finishes it.
+        let third = try db.enqueue(request(.monthlyUpdate, tags: ["member"], subject: "Third"), domain: "example.org", now: testNow).mailing
+        _ = try db.startDueMailings(now: testNow, lateLimit: 3600)
+        try db.pool.write { try $0.execute(sql: "UPDATE member SET monthly_update = 0") }
+        #expect(try db.claimDue(limit: 10, now: testNow).isEmpty)
+        #expect(try db.mailing(id: third.id ?? -1)?.state == .done)
+    }
+
     @Test("a mailing is not claimed before its time, and one more than late_limit late is held, not sent")
     func scheduling() throws {
         let later = testNow.addingTimeInterval(3600)

@@ -111,6 +111,20 @@ struct WorkflowThankYouTests {
         #expect(try world.scheduler(clock).tick().sessionFollowUps.isEmpty)
     }
 
+    @Test("a sheet recorded with a clock reading from just before the scheduler queued the thank-you still reaches its new people")
+    func attendanceRacingTheScheduler() throws {
+        // The scheduler queues the thank-you at 10:00:05 on its clock; the command, which read 10:00:00 before that,
+        // commits afterwards. Its people must not be lost between the two.
+        let clock = TestClock(followUpAt.addingTimeInterval(5))
+        try world.scheduler(clock).tick()
+        let thanks = try world.onlyMailing(.thankYou)
+        _ = try world.attendance(session.id, ["Noor Late,noor@example.org,yes"], now: followUpAt)
+        clock.now = followUpAt.addingTimeInterval(30)
+        let report = try world.scheduler(clock).tick()
+        #expect(report.sessionFollowUps.first?.added == 1)
+        #expect(try world.recipients(thanks).contains("noor@example.org"))
+    }
+
     @Test("a session held for its notes is thanked only once the notes are added, and the late thank-you is not held as overdue")
     func holdForNotes() throws {
         let held = try world.session("Held for notes", start: utc(2026, 11, 12, 18), hold: true)
