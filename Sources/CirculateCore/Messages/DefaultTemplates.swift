@@ -83,7 +83,8 @@ or reply and tell us.
 {{#invitation}}
 <h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
 <p><strong>{{title}}</strong><br>
-{{when}}<br>
+{{#topic}}Part of our work on {{topic}}<br>
+{{/topic}}{{when}}<br>
 {{#location}}{{location}}<br>
 {{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
 {{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
@@ -118,6 +119,9 @@ A short summary of the session will follow.
 YOU ARE INVITED TO OUR NEXT SESSION
 
 {{title}}
+{{#topic}}
+Part of our work on {{topic}}
+{{/topic}}
 {{when}}
 {{#location}}
 {{location}}
@@ -333,7 +337,8 @@ Sorry for any trouble this causes. If you can no longer come, just reply to let 
 {{#invitation}}
 <h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
 <p><strong>{{title}}</strong><br>
-{{when}}<br>
+{{#topic}}Part of our work on {{topic}}<br>
+{{/topic}}{{when}}<br>
 {{#location}}{{location}}<br>
 {{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
 {{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
@@ -368,6 +373,9 @@ A short summary of the session will follow.
 YOU ARE INVITED TO OUR NEXT SESSION
 
 {{title}}
+{{#topic}}
+Part of our work on {{topic}}
+{{/topic}}
 {{when}}
 {{#location}}
 {{location}}

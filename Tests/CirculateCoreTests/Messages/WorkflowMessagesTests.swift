@@ -232,7 +232,8 @@ struct WorkflowMessagesTests {
                 #expect(text.contains("Thank you for coming to Hospital discharge on Tuesday 10 November"), "\(label): \(text)")
                 #expect(text.contains("A named link worker on each ward"), "\(label): the summary notes are missing")
                 // Sent on 11 November, before the next session moved.
-                #expect(text.contains("After the first night") && text.contains("Wednesday 9 December 2026, 10:00 to 12:30"), "\(label): \(text)")
+                #expect(text.contains("After the first night\r\nPart of our work on Hospital discharge\r\nWednesday 9 December 2026, 10:00 to 12:30"),
+                        "\(label): the invitation names its session, topic and time: \(text)")
             case .missedYou:
                 #expect(text.contains("We missed you at Hospital discharge"), "\(label)")
                 #expect(text.contains("A named link worker on each ward"), "\(label)")
