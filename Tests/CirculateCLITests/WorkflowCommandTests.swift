@@ -84,6 +84,31 @@ struct WorkflowCommandTests {
         #expect(try cli.queueCounts().values.reduce(0, +) == 0)
     }
 
+    @Test("update queue takes the next free slot; list, show, preview and cancel; --slot must be a slot day")
+    func updates() throws {
+        let cli = try instance()  // 1 November 2026: the next first Tuesday is 3 November
+        let file = try cli.write("news.md", "## November\n\nThank you all.\n")
+        var r = try cli.run("update", "queue", file, "--subject", "November news", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try r.object()["slot_at"] as? String == "2026-11-03T09:00:00Z", "\(r.stdout)")
+        r = try cli.run("update", "queue", file, "--subject", "December news", "--json")
+        #expect(try r.object()["slot_at"] as? String == "2026-12-01T09:00:00Z", "the next free slot: \(r.stdout)")
+        r = try cli.run("update", "queue", file, "--subject", "Wrong day", "--slot", "2026-12-02")
+        #expect(r.status == 65 && r.stderr.contains("is not a slot day") && r.stderr.contains("first Tuesday"), "\(r.stderr)")
+        r = try cli.run("update", "queue", file, "--subject", "Taken", "--slot", "2026-12-01")
+        #expect(r.status == 65 && r.stderr.contains("already queued"), "\(r.stderr)")
+        r = try cli.run("update", "list")
+        #expect(r.status == 0 && r.stdout.contains("the first Tuesday of each month at 09:00") && r.stdout.contains("December news"), "\(r.stdout)")
+        r = try cli.run("update", "show", "2")
+        #expect(r.status == 0 && r.stdout.contains("Thank you all."), "\(r.stdout)")
+        r = try cli.run("update", "preview", "1", "--member", "ann.example@example.org")
+        #expect(r.status == 0 && r.stdout.contains("Subject: November news") && r.stdout.contains("Dear Ann Example,"), "\(r.stdout)")
+        r = try cli.run("update", "cancel", "1")
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try cli.run("update", "queue", file, "--subject", "November news, again", "--json")
+        #expect(try r.object()["slot_at"] as? String == "2026-11-03T09:00:00Z", "a cancelled update frees its slot: \(r.stdout)")
+    }
+
     @Test("a broken template stops serve at start-up, naming the file and the line")
     func brokenTemplate() throws {
         let cli = try instance()
