@@ -102,6 +102,9 @@ extension AppDatabase {
                 // A thank-you that waited for the notes starts when they came, so it is not held as overdue.
                 var sendAfter = session.followUpAt
                 if session.holdForNotes, let notesAt = session.notesAddedAt { sendAfter = max(sendAfter, notesAt) }
+                // Attendance recorded after the thank-you time (a coordinator catching up) means "now", not "overdue":
+                // only a daemon that was off when everything was ready makes a thank-you late.
+                if let recorded = session.attendanceChangedAt { sendAfter = max(sendAfter, recorded) }
                 if session.followedUpAt != nil { sendAfter = now }
                 let next = try Self.nextSession(db, after: max(session.endsAt, now))
                 let nextID = try Self.mailing(db, key: "thank-you:\(session.id)")?.invitationSessionID ?? next?.id

@@ -111,6 +111,21 @@ struct WorkflowThankYouTests {
         #expect(try world.scheduler(clock).tick().sessionFollowUps.isEmpty)
     }
 
+    @Test("attendance recorded days after the thank-you time sends the thank-you then, rather than holding it as overdue")
+    func attendanceRecordedLate() throws {
+        let fresh = try WorkflowWorld()
+        try fresh.member("alex@example.org", name: "Alex Morgan")
+        let held = try fresh.session(start: utc(2026, 11, 5, 10))
+        let twoDaysLate = held.followUpAt.addingTimeInterval(2 * 86_400)
+        _ = try fresh.attendance(held.id, ["Alex Morgan,alex@example.org,yes"], now: twoDaysLate)
+        let clock = TestClock(twoDaysLate.addingTimeInterval(30))
+        try fresh.scheduler(clock).tick()
+        let thanks = try fresh.onlyMailing(.thankYou)
+        #expect(thanks.sendAfter == twoDaysLate)
+        #expect(try fresh.db.startDueMailings(now: clock.now, lateLimit: 12 * 3600).isEmpty, "not held as late")
+        #expect(try fresh.state(of: thanks) == .sending)
+    }
+
     @Test("a sheet recorded with a clock reading from just before the scheduler queued the thank-you still reaches its new people")
     func attendanceRacingTheScheduler() throws {
         // The scheduler queues the thank-you at 10:00:05 on its clock; the command, which read 10:00:00 before that,
