@@ -125,6 +125,23 @@ public struct Configuration: Sendable, Equatable {
         public var holdForNotes = false
         /// A session's length when `session add` is given only a start.
         public var defaultLength: TimeInterval = 2 * 3600
+        /// Also send a "we missed you" to people invited who neither came nor sent apologies.
+        public var thankNoShows = false
+        /// Remind people invited this many days before a session (0: no reminder)...
+        public var reminderDaysBefore = 2
+        /// ...at this local time.
+        public var reminderHour = 9
+        /// See `reminderHour`.
+        public var reminderMinute = 0
+        /// A second reminder on the morning of the session, at this local time (hour, minute); nil for none.
+        public var reminderOnTheDay: (hour: Int, minute: Int)?
+
+        public static func == (a: Sessions, b: Sessions) -> Bool {
+            a.thankYouDaysAfter == b.thankYouDaysAfter && a.thankYouHour == b.thankYouHour && a.thankYouMinute == b.thankYouMinute
+                && a.holdForNotes == b.holdForNotes && a.defaultLength == b.defaultLength && a.thankNoShows == b.thankNoShows
+                && a.reminderDaysBefore == b.reminderDaysBefore && a.reminderHour == b.reminderHour && a.reminderMinute == b.reminderMinute
+                && a.reminderOnTheDay?.hour == b.reminderOnTheDay?.hour && a.reminderOnTheDay?.minute == b.reminderOnTheDay?.minute
+        }
     }
 
     /// The monthly update's slot.
@@ -193,6 +210,11 @@ public struct Configuration: Sendable, Equatable {
     public var followUpRule: FollowUpRule {
         FollowUpRule(daysAfter: sessions.thankYouDaysAfter, hour: sessions.thankYouHour, minute: sessions.thankYouMinute,
                      timeZone: community.timeZone)
+    }
+    /// When reminders go before each session.
+    public var reminderRule: ReminderRule {
+        ReminderRule(daysBefore: sessions.reminderDaysBefore, hour: sessions.reminderHour, minute: sessions.reminderMinute,
+                     onTheDay: sessions.reminderOnTheDay, timeZone: community.timeZone)
     }
     /// The domain for Message-IDs, List-Id and EHLO.
     public var domain: String {

@@ -73,7 +73,8 @@ private struct TOMLReader {
     static let sections: [String: Set<String>] = [
         "community": ["name", "timezone"],
         "coordinator": ["name", "email"],
-        "sessions": ["thank_you_days_after", "thank_you_time", "hold_for_notes", "default_length"],
+        "sessions": ["thank_you_days_after", "thank_you_time", "hold_for_notes", "default_length", "thank_no_shows",
+                     "reminder_days_before", "reminder_time", "reminder_on_the_day"],
         "updates": ["schedule", "remind_days_before"],
         "reports": ["attachment_limit", "follow_up_after", "audience"],
         "templates": ["directory"],
@@ -220,6 +221,19 @@ private struct TOMLReader {
         }
         if let b = try bool("sessions", "hold_for_notes") { config.sessions.holdForNotes = b }
         if let d = try duration("sessions", "default_length") { config.sessions.defaultLength = d }
+        if let b = try bool("sessions", "thank_no_shows") { config.sessions.thankNoShows = b }
+        if let n = try int("sessions", "reminder_days_before", in: 0...14) { config.sessions.reminderDaysBefore = n }
+        if let text = try string("sessions", "reminder_time") {
+            do {
+                let t = try LocalTime.parseTimeOfDay(text, field: "sessions.reminder_time")
+                (config.sessions.reminderHour, config.sessions.reminderMinute) = (t.hour, t.minute)
+            } catch { throw fail(error.description) }
+        }
+        if let text = try string("sessions", "reminder_on_the_day"), !["", "off", "none"].contains(text.lowercased()) {
+            do { config.sessions.reminderOnTheDay = try LocalTime.parseTimeOfDay(text, field: "sessions.reminder_on_the_day") } catch {
+                throw fail(error.description)
+            }
+        }
         if let text = try string("updates", "schedule") {
             if ["", "off", "none"].contains(text.lowercased()) {
                 config.updates.schedule = nil

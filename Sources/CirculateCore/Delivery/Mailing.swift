@@ -26,6 +26,12 @@ public struct Mailing: Sendable, Equatable {
         case reportNotice = "report-notice"
         /// To the coordinator: a reminder or a notice about the monthly update.
         case coordinatorNotice = "coordinator-notice"
+        /// An invitation to a session, sent on its own (`session invite`).
+        case invitation
+        /// A reminder before a session to everyone invited who is still expected.
+        case reminder
+        /// After a session: to those invited who neither came nor sent apologies (off unless configured).
+        case noShow = "no-show"
 
         /// Mail to the operator or coordinator rather than to members: no consent check, no unsubscribe footer.
         public var isOperational: Bool { self == .test || self == .coordinatorNotice }

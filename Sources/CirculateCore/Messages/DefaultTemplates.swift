@@ -26,6 +26,55 @@ Thank you for being part of {{community}}.{{#next_session}} Our next session is 
 {{content}}
 
 """#,
+        "invitation.html.mustache": #"""
+{{#session}}
+<p>You are warmly invited to our next session{{#topic}}, part of our work on {{topic}}{{/topic}}.</p>
+<p><strong>{{title}}</strong><br>
+{{when}}<br>
+{{#location}}{{location}}<br>
+{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
+{{/online_link}}{{#facilitator}}With {{facilitator}}<br>
+{{/facilitator}}</p>
+{{/session}}
+{{{content}}}
+<p>What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself. There is no need to prepare anything.</p>
+{{#calendar_attached}}
+<p>A calendar invitation is attached, so you can add the session to your calendar in one step.</p>
+{{/calendar_attached}}
+<p>If you cannot come, just reply to this email to send your apologies; we will send you a summary afterwards.</p>
+
+"""#,
+        "invitation.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{#session}}
+You are warmly invited to our next session{{#topic}}, part of our work on {{topic}}{{/topic}}.
+
+{{title}}
+{{when}}
+{{#location}}
+{{location}}
+{{/location}}
+{{#online_link}}
+Online: {{online_link}}
+{{/online_link}}
+{{#facilitator}}
+With {{facilitator}}
+{{/facilitator}}
+{{/session}}
+{{#content}}
+
+{{content}}
+{{/content}}
+
+What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself. There is no need to prepare anything.
+{{#calendar_attached}}
+
+A calendar invitation is attached, so you can add the session to your calendar in one step.
+{{/calendar_attached}}
+
+If you cannot come, just reply to this email to send your apologies; we will send you a summary afterwards.
+
+"""#,
         "message.html.mustache": #"""
 <!DOCTYPE html>
 <html lang="en-GB">
@@ -143,6 +192,110 @@ We hope to see you there. If you cannot make it, just reply to this email to sen
 
 The date of our next session is still to be confirmed; we will let you know as soon as it is set.
 {{/no_invitation}}
+
+"""#,
+        "no-show.html.mustache": #"""
+{{#session}}
+<p>We were sorry not to see you at <strong>{{title}}</strong> on {{day}}; we hope all is well. Here is what happened, so that you are not left out.</p>
+{{#has_summary}}
+<h2 style="font-size:19px; margin:28px 0 8px 0;">What we talked about</h2>
+{{{summary}}}
+{{/has_summary}}
+{{^has_summary}}
+<p>A short summary of the session will follow.</p>
+{{/has_summary}}
+{{/session}}
+{{#invitation}}
+<h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
+<p><strong>{{title}}</strong><br>
+{{#topic}}Part of our work on {{topic}}<br>
+{{/topic}}{{when}}<br>
+{{#location}}{{location}}<br>
+{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
+{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
+{{/facilitator}}</p>
+{{#calendar_attached}}
+<p>A calendar invitation is attached, so you can add it to your calendar in one step.</p>
+{{/calendar_attached}}
+<p>If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.</p>
+{{/invitation}}
+{{#no_invitation}}
+<p>The date of our next session is still to be confirmed; we will let you know as soon as it is set.</p>
+{{/no_invitation}}
+
+"""#,
+        "no-show.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{#session}}
+We were sorry not to see you at {{title}} on {{day}}; we hope all is well. Here is what happened, so that you are not left out.
+{{#has_summary}}
+
+WHAT WE TALKED ABOUT
+
+{{summary}}
+{{/has_summary}}
+{{^has_summary}}
+
+A short summary of the session will follow.
+{{/has_summary}}
+{{/session}}
+{{#invitation}}
+
+YOU ARE INVITED TO OUR NEXT SESSION
+
+{{title}}
+{{#topic}}
+Part of our work on {{topic}}
+{{/topic}}
+{{when}}
+{{#location}}
+{{location}}
+{{/location}}
+{{#online_link}}
+Online: {{online_link}}
+{{/online_link}}
+{{#facilitator}}
+Facilitated by {{facilitator}}
+{{/facilitator}}
+{{#calendar_attached}}
+
+A calendar invitation is attached, so you can add it to your calendar in one step.
+{{/calendar_attached}}
+
+If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.
+{{/invitation}}
+{{#no_invitation}}
+
+The date of our next session is still to be confirmed; we will let you know as soon as it is set.
+{{/no_invitation}}
+
+"""#,
+        "reminder.html.mustache": #"""
+{{#session}}
+<p>A friendly reminder that <strong>{{title}}</strong> is coming up soon:</p>
+<p>{{when}}<br>
+{{#location}}{{location}}<br>
+{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
+{{/online_link}}</p>
+{{/session}}
+<p>We look forward to seeing you. If you can no longer come, just reply to this email to send your apologies.</p>
+
+"""#,
+        "reminder.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{#session}}
+A friendly reminder that {{title}} is coming up soon:
+
+{{when}}
+{{#location}}
+{{location}}
+{{/location}}
+{{#online_link}}
+Online: {{online_link}}
+{{/online_link}}
+{{/session}}
+
+We look forward to seeing you. If you can no longer come, just reply to this email to send your apologies.
 
 """#,
         "report-follow-up.html.mustache": #"""

@@ -53,7 +53,9 @@ struct PreparedMailing: Sendable {
         let footer: String
         switch (kind, mailing.stream) {
         case (.coordinatorNotice, _): footer = "This note comes from circulate, the mailing system of \(c.community.name), to its coordinator."
-        case (.thankYou, _), (.missedYou, _):
+        case (.invitation, nil), (.reminder, nil):
+            footer = "You receive this because you were invited to a session of \(c.community.name); it is not a mailing list, and nothing more will come unless you ask."
+        case (.thankYou, _), (.missedYou, _), (.noShow, _):
             footer = "You receive this because you took part in a session of \(c.community.name) and asked to be invited to its sessions."
         case (_, .monthlyUpdate?): footer = "You receive this monthly update because you joined \(c.community.name) and asked to hear about its work."
         case (_, .sessionInvitations?): footer = "You receive this because you joined \(c.community.name) and asked to be invited to its sessions."
@@ -64,8 +66,8 @@ struct PreparedMailing: Sendable {
         // The calendar object: an invitation (REQUEST) to the next session, its update, or its cancellation.
         var calendar: (CalendarEvent, CalendarMethod)?
         var invitation = context.invitation
-        if kind == .sessionChanged || kind == .sessionCancelled { invitation = context.session }
-        if let session = invitation, [.thankYou, .missedYou, .sessionChanged, .sessionCancelled].contains(kind) {
+        if [.sessionChanged, .sessionCancelled, .invitation, .reminder].contains(kind) { invitation = context.session }
+        if let session = invitation, [.thankYou, .missedYou, .noShow, .sessionChanged, .sessionCancelled, .invitation, .reminder].contains(kind) {
             let cancelled = kind == .sessionCancelled
             if cancelled || (session.state == .scheduled && session.startsAt > now) {
                 var about = "A session of \(c.community.name)."
@@ -104,7 +106,7 @@ struct PreparedMailing: Sendable {
                 values["content"] = html ? MarkdownParser().html(from: mailing.bodyMarkdown) : PlainText.fromMarkdown(mailing.bodyMarkdown)
             }
             if let session = context.session { values["session"] = Self.sessionValues(session, zone: zone, html: html) }
-            if mailing.kind == .thankYou || mailing.kind == .missedYou {
+            if mailing.kind == .thankYou || mailing.kind == .missedYou || mailing.kind == .noShow {
                 if let next = context.invitation, next.state == .scheduled {
                     values["invitation"] = Self.sessionValues(next, zone: zone, html: html)
                 } else {

@@ -11,9 +11,12 @@ public final class WorkflowScheduler: Sendable {
         public var notices: [QueueingResult] = []
         public var sessionFollowUps: [QueueingResult] = []
         public var reportFollowUps: [QueueingResult] = []
+        public var reminders: [QueueingResult] = []
 
         /// Whether anything was queued.
-        public var isEmpty: Bool { updates.isEmpty && notices.isEmpty && sessionFollowUps.isEmpty && reportFollowUps.isEmpty }
+        public var isEmpty: Bool {
+            updates.isEmpty && notices.isEmpty && sessionFollowUps.isEmpty && reportFollowUps.isEmpty && reminders.isEmpty
+        }
     }
 
     private let database: AppDatabase
@@ -44,10 +47,12 @@ public final class WorkflowScheduler: Sendable {
                 rule: rule, zone: configuration.community.timeZone, remindDays: configuration.updates.remindDaysBefore,
                 coordinator: coordinator, community: configuration.community.name, now: now, domain: domain)
         }
-        report.sessionFollowUps = try database.queueSessionFollowUps(now: now, domain: domain)
+        report.sessionFollowUps = try database.queueSessionFollowUps(now: now, domain: domain, noShows: configuration.sessions.thankNoShows)
+        report.reminders = try database.queueSessionReminders(rule: configuration.reminderRule, now: now, domain: domain)
         report.reportFollowUps = try database.queueReportFollowUps(now: now, domain: domain)
         for (what, results) in [("monthly update", report.updates), ("notice to the coordinator", report.notices),
-                                ("session thank-you", report.sessionFollowUps), ("report follow-up", report.reportFollowUps)] {
+                                ("session thank-you", report.sessionFollowUps), ("report follow-up", report.reportFollowUps),
+                                ("session reminder", report.reminders)] {
             for r in results where r.added > 0 {
                 logger.info("queued \(what)", metadata: ["mailing": "\(r.mailing.id ?? 0)", "kind": "\(r.mailing.kind.rawValue)",
                                                        "recipients": "\(r.added)"])

@@ -31,7 +31,7 @@ extension AppDatabase {
             if let i = invitation, mailing.kind != .sessionCancelled, i.state == .cancelled || i.endsAt <= now {
                 invitation = nil
             }
-            if mailing.kind == .thankYou || mailing.kind == .missedYou, invitation == nil {
+            if [.thankYou, .missedYou, .noShow].contains(mailing.kind), invitation == nil {
                 // The session first chosen is off: invite to whatever comes next instead.
                 invitation = try Self.nextSession(db, after: max(now, session?.endsAt ?? now))
             }

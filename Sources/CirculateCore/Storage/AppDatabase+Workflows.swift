@@ -50,6 +50,13 @@ extension AppDatabase {
             WHERE m.id IN (\(recipients)) AND m.status = 'active' AND m.lawful_basis IS NOT NULL\(streamCheck)
             """, arguments: all)
         let added = db.changesCount
+        if added > 0, let session = m.invitationSessionID, [.thankYou, .missedYou, .noShow, .invitation].contains(m.kind) {
+            // Everyone sent an invitation has a participation record, "invited" until they answer or come.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO participation (session_id, member_id, status, recorded_at)
+                SELECT ?, member_id, 'invited', ? FROM delivery WHERE mailing_id = ? AND member_id IS NOT NULL
+                """, arguments: [session, now, id])
+        }
         if added == 0 && !existed {
             // Nobody to send to (no apologies, everyone responded): finished, rather than left `sending` for ever.
             try db.execute(sql: "UPDATE mailing SET state = 'done', updated_at = ? WHERE id = ?", arguments: [now, id])
@@ -87,7 +94,7 @@ extension AppDatabase {
     /// Queues the thank-yous (and "sorry we missed you"s) of every session whose follow-up time has come and which
     /// is not waiting for its notes; also reaches people whose attendance was recorded after the thank-you went.
     /// Returns the mailings that gained recipients.
-    public func queueSessionFollowUps(now: Date, domain: String) throws -> [QueueingResult] {
+    public func queueSessionFollowUps(now: Date, domain: String, noShows: Bool = false) throws -> [QueueingResult] {
         try write { db in
             let due = try Row.fetchAll(db, sql: """
                 \(Self.sessionSelect)
@@ -108,15 +115,19 @@ extension AppDatabase {
                 if session.followedUpAt != nil { sendAfter = now }
                 let next = try Self.nextSession(db, after: max(session.endsAt, now))
                 let nextID = try Self.mailing(db, key: "thank-you:\(session.id)")?.invitationSessionID ?? next?.id
-                for (kind, status, subject) in [(Mailing.Kind.thankYou, Participation.attended, "Thank you for coming: \(session.title)"),
-                                                (.missedYou, .apologies, "Sorry we missed you: \(session.title)")] {
+                var variants: [(Mailing.Kind, [Participation], String, String)] = [
+                    (.thankYou, [.attended], "Thank you for coming: \(session.title)", "attended"),
+                    (.missedYou, [.apologies], "Sorry we missed you: \(session.title)", "sent apologies for"),
+                ]
+                // Invited (or said yes) but neither came nor sent apologies; off unless sessions.thank_no_shows.
+                if noShows { variants.append((.noShow, [.invited, .accepted], "We missed you: \(session.title)", "did not come to")) }
+                for (kind, statuses, subject, what) in variants {
                     let result = try Self.enqueueWorkflow(db, WorkflowMailing(
-                        kind: kind, stream: .sessionInvitations,
-                        audience: "\(status == .attended ? "attended" : "sent apologies for") session \(session.id)",
+                        kind: kind, stream: .sessionInvitations, audience: "\(what) session \(session.id)",
                         subject: subject, body: "", sendAfter: sendAfter, key: "\(kind.rawValue):\(session.id)",
                         createdBy: "circulate", sessionID: session.id, invitationSessionID: nextID, reportID: nil),
-                        recipients: "SELECT member_id FROM participation WHERE session_id = ? AND status = ?",
-                        arguments: [session.id, status.rawValue], domain: domain, now: now)
+                        recipients: "SELECT member_id FROM participation WHERE session_id = ? AND status IN (\(statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")))",
+                        arguments: [session.id], domain: domain, now: now)
                     if result.added > 0 { results.append(result) }
                 }
                 try db.execute(sql: "UPDATE session SET followed_up_at = ?, updated_at = ? WHERE id = ?",

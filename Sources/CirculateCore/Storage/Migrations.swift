@@ -218,7 +218,7 @@ enum Migrations {
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     kind TEXT NOT NULL CHECK (kind IN ('announcement', 'test', 'update', 'thank-you', 'missed-you',
                         'session-changed', 'session-cancelled', 'report', 'report-follow-up', 'report-notice',
-                        'coordinator-notice')),
+                        'coordinator-notice', 'invitation', 'reminder', 'no-show')),
                     stream TEXT CHECK (stream IN ('monthly-update', 'session-invitations', 'reports')),
                     audience TEXT NOT NULL,
                     subject TEXT NOT NULL CHECK (subject <> ''),

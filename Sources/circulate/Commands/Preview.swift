@@ -54,7 +54,7 @@ extension Circulate {
         static let configuration = CommandConfiguration(
             abstract: "Show any kind of message as it would be sent now, for a member or a sample one.",
             discussion: """
-                Kinds: announcement and update (--file FILE.md --subject ..., or --update ID), thank-you, missed-you, session-changed and session-cancelled (--session N), report, report-follow-up and report-notice (--report R).
+                Kinds: announcement and update (--file FILE.md --subject ..., or --update ID), invitation, reminder, thank-you, missed-you, no-show, session-changed and session-cancelled (--session N), report, report-follow-up and report-notice (--report R).
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The kind of message.") var kind: String
@@ -82,15 +82,21 @@ extension Circulate {
                     mailing = .draft(kind: kind, stream: kind == .update ? .monthlyUpdate : kind == .test ? nil : .sessionInvitations,
                                      subject: subject, body: try InputFile.text(file, what: "content file"), now: now)
                 }
-            case .thankYou, .missedYou, .sessionChanged, .sessionCancelled:
+            case .thankYou, .missedYou, .noShow, .sessionChanged, .sessionCancelled, .invitation, .reminder:
                 guard let session else { throw ValidationError("Give the session: --session N.") }
                 let s = try db.sessionDetails(session).session
                 switch kind {
-                case .thankYou, .missedYou:
+                case .thankYou, .missedYou, .noShow:
                     let next = try db.nextSession(after: max(now, s.endsAt))
-                    mailing = .draft(kind: kind, stream: .sessionInvitations,
-                                     subject: kind == .thankYou ? "Thank you for coming: \(s.title)" : "Sorry we missed you: \(s.title)",
+                    let subject = kind == .thankYou ? "Thank you for coming: \(s.title)"
+                        : kind == .missedYou ? "Sorry we missed you: \(s.title)" : "We missed you: \(s.title)"
+                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: subject,
                                      body: "", now: now, sessionID: s.id, invitationSessionID: next?.id)
+                case .invitation, .reminder:
+                    let zone = context.configuration.community.timeZone
+                    mailing = .draft(kind: kind, stream: .sessionInvitations,
+                                     subject: kind == .invitation ? "You are invited: \(s.title), \(LocalTime.day(s.startsAt, in: zone))" : "Reminder: \(s.title)",
+                                     body: "", now: now, sessionID: s.id, invitationSessionID: s.id)
                 case .sessionChanged:
                     mailing = .draft(kind: kind, stream: .sessionInvitations, subject: "Change to: \(s.title)", body: "", now: now,
                                      sessionID: s.id, invitationSessionID: s.id)

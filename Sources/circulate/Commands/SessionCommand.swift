@@ -10,7 +10,8 @@ extension Circulate {
             discussion: """
                 After a session ends (by default the next morning at 10:00), the daemon thanks everyone recorded as attending, and sends a "sorry we missed you" to those who sent apologies, each with the summary notes if there are any and an invitation (with a calendar file) to the next session.
                 """,
-            subcommands: [Add.self, List.self, Show.self, Edit.self, Cancel.self, Attendance.self, Notes.self])
+            subcommands: [Add.self, List.self, Show.self, Edit.self, Cancel.self, Invite.self, RSVP.self, Apologies.self,
+                          Attendance.self, Notes.self])
     }
 }
 
@@ -134,7 +135,8 @@ extension Circulate.SessionCommand {
             if let f = s.facilitator { print("Facilitator: \(f)") }
             print("Notes: \(s.notesMarkdown == nil ? "none yet (circulate session notes \(s.id) FILE.md)" : "added \(LocalTime.describe(s.notesAddedAt ?? s.updatedAt, in: zone))")")
             let attended = d.count(.attended) + s.unlistedAttendees
-            print("Attended: \(attended)\(s.unlistedAttendees > 0 ? " (\(s.unlistedAttendees) not on the list, counted only)" : ""); apologies: \(d.count(.apologies)); invited beforehand: \(d.invited)")
+            print("Invited: \(d.invited) · coming: \(d.count(.accepted)) · apologies: \(d.count(.apologies)) · no reply: \(d.count(.invited))"
+                  + " · attended: \(attended)\(s.unlistedAttendees > 0 ? " (\(s.unlistedAttendees) not on the list, counted only)" : "")")
             if let queued = s.followedUpAt {
                 print("Thank-you: queued \(LocalTime.describe(queued, in: zone)) (mailing \(d.followUpMailings.map(String.init).joined(separator: ", ")); see `circulate queue status`)")
             } else if s.state == .scheduled {
@@ -216,6 +218,84 @@ extension Circulate.SessionCommand {
             if let notice = result.notice {
                 print("Queued a cancellation for the \(notice.added) people invited (mailing \(notice.mailing.id ?? 0)).")
             }
+        }
+    }
+
+    /// `circulate session invite SESSION`.
+    struct Invite: CirculateCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invite people to a session: by role/tag, or one guest with --to. Nobody is invited twice.",
+            discussion: """
+                Members need a lawful basis and the session-invitations stream. A guest given with --to who is not on the list is recorded with the lawful basis of legitimate interest (the --reason, and who invited them) and no mailing stream: they get this invitation and its reminders, nothing else.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The session's number.") var session: Int64
+        @Option(name: .customLong("role"), help: ArgumentHelp("Invite people with this role (repeatable; any of them).", valueName: "role")) var roles: [String] = []
+        @Option(name: .customLong("tag"), help: ArgumentHelp("Invite people with this tag (repeatable).", valueName: "tag")) var tags: [String] = []
+        @Option(help: ArgumentHelp("Invite one guest by address instead.", valueName: "email")) var to: String?
+        @Option(help: "The guest's name.") var name = ""
+        @Option(help: "Why the guest is invited (recorded as the lawful basis' source).") var reason = "invited as presenter"
+        @Option(help: ArgumentHelp("Send at this local time instead of now: \"2026-12-01 09:00\".", valueName: "time")) var at: String?
+        @Flag(help: "Say how many people it would reach; send nothing.") var dryRun = false
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func execute(_ context: CommandContext) throws {
+            let config = context.configuration
+            let zone = config.community.timeZone
+            let sendAfter = try at.map { try LocalTime.parse($0, in: zone, field: "--at") } ?? context.now
+            let db = try context.database()
+            let result: QueueingResult
+            if let to {
+                guard roles.isEmpty && tags.isEmpty else { throw ValidationError("--to invites one guest; leave out --role and --tag.") }
+                guard !dryRun else { return print("Dry run: would invite \(to).") }
+                result = try db.inviteGuest(session: session, address: try parseAddress(to), name: name, invitedBy: context.operatorName,
+                                            reason: reason, key: context.instanceKey(), sendAfter: sendAfter, domain: config.domain,
+                                            zone: zone, now: context.now)
+            } else {
+                let all = try roles.map { try Tag.role($0) } + tags.map { try Tag.tag($0) }
+                result = try db.invite(session: session, tags: all, sendAfter: sendAfter, createdBy: context.operatorName, dryRun: dryRun,
+                                       domain: config.domain, zone: zone, now: context.now)
+            }
+            if json {
+                return try Terminal.printJSON(["session": Int(session), "invited": result.added, "mailing": Int(result.mailing.id ?? 0), "dry_run": dryRun ? 1 : 0])
+            }
+            if dryRun { return print("Dry run: \(result.added) people would be invited to session \(session) (nobody already invited). Nothing was sent.") }
+            print(result.added == 0 ? "Nobody new to invite: everyone in that audience has been invited already (or cannot be mailed)."
+                  : "Invited \(result.added) \(result.added == 1 ? "person" : "people") to session \(session) (mailing \(result.mailing.id ?? 0)).")
+        }
+    }
+
+    /// `circulate session rsvp SESSION EMAIL yes|no|maybe`.
+    struct RSVP: CirculateCommand {
+        static let configuration = CommandConfiguration(commandName: "rsvp", abstract: "Record someone's answer: yes (coming), no (apologies), maybe.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The session's number.") var session: Int64
+        @Argument(help: "Their address.") var email: String
+        @Argument(help: "yes, no or maybe.") var answer: String
+
+        func execute(_ context: CommandContext) throws {
+            let status: Participation
+            switch answer.lowercased() {
+            case "yes", "y", "coming": status = .accepted
+            case "no", "n", "apologies": status = .apologies
+            case "maybe", "?": status = .invited
+            default: throw InvalidField(field: "answer", value: answer, problem: "is not yes, no or maybe")
+            }
+            let now = try context.database().recordAnswer(session: session, address: try parseAddress(email), answer: status, now: context.now)
+            print("Session \(session): \(email) is now \(now == .accepted ? "coming" : now.rawValue).")
+        }
+    }
+
+    /// `circulate session apologies SESSION EMAIL`.
+    struct Apologies: CirculateCommand {
+        static let configuration = CommandConfiguration(abstract: "Record apologies: no reminder goes to them, and they get the \"sorry we missed you\" afterwards.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The session's number.") var session: Int64
+        @Argument(help: "Their address.") var email: String
+
+        func execute(_ context: CommandContext) throws {
+            let now = try context.database().recordAnswer(session: session, address: try parseAddress(email), answer: .apologies, now: context.now)
+            print("Session \(session): \(email) \(now == .attended ? "is already recorded as having attended" : "sent apologies").")
         }
     }
 
