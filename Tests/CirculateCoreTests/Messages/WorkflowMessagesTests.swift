@@ -275,6 +275,84 @@ struct WorkflowMessagesTests {
         #expect(spam.status == 0, "\(spam.output)")
     }
 
+    @Test("invitations (member and guest), reminders and the no-show variant parse, carry the calendar, and are ham")
+    func invitationKinds() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/spamassassin"), "SpamAssassin is not installed; run scripts/deps test")
+        let scratch = try Scratch()
+        let db = try scratch.database()
+        var config = Self.config()
+        config.sessions.thankNoShows = true
+        let clock = TestClock(Self.at(2026, 11, 1, 9))
+        let builder = MailingMessageBuilder(database: db, templates: try MessageTemplates.load(directory: nil), configuration: config,
+                                            key: testKey, clock: { clock.now })
+        for (email, name) in [("ann.example@example.org", "Ann Example"), ("sian@example.org", "Siân Ó Ceallaigh-Żółć")] {
+            _ = try db.addMember(person(email, name: name, tags: ["member"]), grant: grant(), key: testKey, rejoin: false, now: clock.now)
+        }
+        let session = try db.addSession(NewSession(topic: nil, title: "Hospital discharge: the first week at home", startsAt: Self.at(2026, 11, 10, 10),
+                                                   endsAt: Self.at(2026, 11, 10, 12), venueName: "Riverside Centre", venueAddress: "14 Mill Lane",
+                                                   onlineLink: nil, facilitator: "Dr Priya Example", holdForNotes: false),
+                                        followUp: config.followUpRule, now: clock.now)
+        _ = try db.addSession(NewSession(topic: nil, title: "After the first night", startsAt: Self.at(2026, 12, 9, 10), endsAt: Self.at(2026, 12, 9, 12),
+                                         venueName: "Riverside Centre", venueAddress: nil, onlineLink: nil, facilitator: nil, holdForNotes: false),
+                              followUp: config.followUpRule, now: clock.now)
+        let sender = try MaildirTransport(folder: scratch.path("outbox")).makeSender()
+        defer { sender.close() }
+        var built: [(kind: Mailing.Kind, to: String, path: String)] = []
+        func deliverDue() throws {
+            _ = try db.startDueMailings(now: clock.now, lateLimit: 86_400 * 30)
+            let mailings = try Dictionary(uniqueKeysWithValues: db.mailings(activeOnly: false).map { ($0.id ?? -1, $0) })
+            for claim in try db.claimDue(limit: 100, now: clock.now) {
+                let message = try builder.build(claim)
+                guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { true }) else { continue }
+                built.append((try #require(mailings[claim.mailingID]).kind, claim.recipient, String(reply.dropFirst("written to ".count))))
+            }
+        }
+        _ = try db.invite(session: session.id, tags: ["member"], sendAfter: clock.now, createdBy: "morgan", dryRun: false, domain: config.domain,
+                          zone: Self.london, now: clock.now)
+        _ = try db.inviteGuest(session: session.id, address: EmailAddress("priya@example.org"), name: "Dr Priya Example", invitedBy: "morgan",
+                               reason: "invited as presenter", key: testKey, sendAfter: clock.now, domain: config.domain, zone: Self.london, now: clock.now)
+        try deliverDue()
+        clock.now = Self.at(2026, 11, 8, 9)
+        _ = try db.queueSessionReminders(rule: config.reminderRule, now: clock.now, domain: config.domain)
+        try deliverDue()
+        clock.now = Self.at(2026, 11, 10, 13)
+        _ = try db.recordAttendance(session: session.id, sheet: SignInSheet.parse(Data("Name,Email,Consent\nAnn Example,ann.example@example.org,yes\n".utf8)),
+                                    status: .attended, options: ImportOptions(source: "sheet", wordingVersion: "1", recordedBy: "morgan"),
+                                    key: testKey, now: clock.now)
+        clock.now = Self.at(2026, 11, 11, 10)
+        _ = try db.queueSessionFollowUps(now: clock.now, domain: config.domain, noShows: true)
+        try deliverDue()
+        let summary = built.map { "\($0.kind.rawValue):\($0.to)" }.sorted()
+        #expect(summary == ["invitation:ann.example@example.org", "invitation:priya@example.org", "invitation:sian@example.org",
+                            "no-show:sian@example.org", "reminder:ann.example@example.org", "reminder:priya@example.org",
+                            "reminder:sian@example.org", "thank-you:ann.example@example.org"], "\(summary)")
+        let structure = try SpamAssassinTests.runScript("check_message.py", built.map(\.path))
+        let spam = try SpamAssassinTests.runScript("spam_check.py", built.map(\.path))
+        try #require(structure.results.count == built.count && spam.results.count == built.count, "\(structure.output) \(spam.output)")
+        for (index, message) in built.enumerated() {
+            let label = "\(message.kind.rawValue) to \(message.to)"
+            let result = structure.results[index]
+            #expect(result["ok"] as? Bool == true, "\(label): \(result["violations"] ?? "?")")
+            #expect(result["structure"] as? String == "multipart/mixed(multipart/alternative(text/plain,text/html,text/calendar),application/ics)", "\(label)")
+            let text = ((result["parts"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+            switch message.kind {
+            case .invitation:
+                #expect(text.contains("You are warmly invited") && text.contains("Tuesday 10 November 2026, 10:00 to 12:00")
+                        && text.contains("What to expect") && text.contains("send your apologies"), "\(label): \(text)")
+                if message.to == "priya@example.org" {
+                    #expect(text.contains("it is not a mailing list"), "\(label): a guest is told this is not list mail")
+                }
+            case .reminder: #expect(text.contains("A friendly reminder"), "\(label)")
+            case .noShow: #expect(text.contains("We were sorry not to see you"), "\(label)")
+            default: break
+            }
+            let verdict = spam.results[index]
+            let rules = (verdict["rules"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "?")=\($0["score"] ?? "?")" }
+            #expect(verdict["is_spam"] as? Bool == false, "\(label) is spam: \(rules)")
+            #expect(verdict["header_or_mime_rules"] as? [String] == [], "\(label): \(rules)")
+        }
+    }
+
     @Test("each invitation's calendar object names only its recipient, keeps the session's UID, and raises SEQUENCE on change")
     func calendarObjects() throws {
         let scratch = try Scratch()
