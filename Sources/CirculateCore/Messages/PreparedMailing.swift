@@ -53,7 +53,7 @@ struct PreparedMailing: Sendable {
         let footer: String
         switch (kind, mailing.stream) {
         case (.coordinatorNotice, _): footer = "This note comes from circulate, the mailing system of \(c.community.name), to its coordinator."
-        case (.invitation, nil), (.reminder, nil):
+        case (.invitation, nil), (.reminder, nil), (.sessionChanged, nil), (.sessionCancelled, nil):
             footer = "You receive this because you were invited to a session of \(c.community.name); it is not a mailing list, and nothing more will come unless you ask."
         case (.thankYou, _), (.missedYou, _), (.noShow, _):
             footer = "You receive this because you took part in a session of \(c.community.name) and asked to be invited to its sessions."

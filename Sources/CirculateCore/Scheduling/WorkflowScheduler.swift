@@ -69,6 +69,7 @@ public final class WorkflowScheduler: Sendable {
         if let d = try? database.nextSessionFollowUp() { candidates.append(d) }
         if let d = try? database.nextQueuedUpdate() { candidates.append(d) }
         if let d = try? database.nextReportFollowUp() { candidates.append(d) }
+        if let d = try? database.nextReminder(rule: configuration.reminderRule, now: now) { candidates.append(d) }
         return max(now.addingTimeInterval(0.2), candidates.min() ?? now)
     }
 }

@@ -172,6 +172,32 @@ extension AppDatabase {
         }
     }
 
+    /// Sends a change or cancellation to everyone invited to a session: members through the session-invitations
+    /// stream, guests (invited with `--to`, on no stream) through a mailing of their own. Returns the members' mailing
+    /// with the guests counted in.
+    static func enqueueToInvited(_ db: Database, _ m: WorkflowMailing, session id: Int64, domain: String, now: Date) throws -> QueueingResult {
+        var result = try enqueueWorkflow(db, m, recipients: invitedSQL, arguments: [id], domain: domain, now: now)
+        let guests = "SELECT member_id FROM (\(invitedVia(guests: true))) WHERE member_id NOT IN (\(invitedVia(guests: false)))"
+        if try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(guests))", arguments: [id, id]) ?? 0 > 0 {
+            var forGuests = m
+            forGuests.stream = nil
+            forGuests.key += ":guests"
+            let extra = try enqueueWorkflow(db, forGuests, recipients: guests, arguments: [id, id], domain: domain, now: now)
+            result.added += extra.added
+            result.total += extra.total
+        }
+        return result
+    }
+
+    /// The next reminder instant after `now`, for the scheduler's sleep.
+    public func nextReminder(rule: ReminderRule, now: Date) throws -> Date? {
+        try fetch { db in
+            let starts = try Date.fetchAll(db, sql: "SELECT starts_at FROM session WHERE state = 'scheduled' AND starts_at > ? AND starts_at <= ?",
+                                           arguments: [now, now.addingTimeInterval(Double(rule.daysBefore + 2) * 86_400)])
+            return starts.flatMap { rule.reminders(forSessionStarting: $0).map(\.at) }.filter { $0 > now }.min()
+        }
+    }
+
     static func requireUpcoming(_ session: Session, now: Date) throws {
         guard session.state == .scheduled else { throw WorkflowError("session \(session.id) is cancelled; nobody can be invited to it") }
         guard session.startsAt > now else { throw WorkflowError("session \(session.id) has already started; invite people to a later one") }

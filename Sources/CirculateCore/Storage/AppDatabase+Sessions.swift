@@ -205,13 +205,12 @@ extension AppDatabase {
                                  after.facilitator, after.holdForNotes, after.followUpAt, after.sequence, now, id])
             if after.sequence > before.sequence {
                 let moved = after.startsAt != before.startsAt
-                notice = try Self.enqueueWorkflow(db, WorkflowMailing(
+                notice = try Self.enqueueToInvited(db, WorkflowMailing(
                     kind: .sessionChanged, stream: .sessionInvitations,
                     audience: "people invited to session \(id)",
                     subject: (moved ? "New date: " : "Change to: ") + after.title,
                     body: "", sendAfter: now, key: "session-changed:\(id):\(after.sequence)", createdBy: createdBy,
-                    sessionID: id, invitationSessionID: id, reportID: nil),
-                    recipients: Self.invitedSQL, arguments: [id], domain: domain, now: now)
+                    sessionID: id, invitationSessionID: id, reportID: nil), session: id, domain: domain, now: now)
             }
             return SessionChangeResult(session: try Self.session(db, id: id), materialChange: material, notice: notice)
         }
@@ -231,12 +230,11 @@ extension AppDatabase {
                            arguments: [sequence, now, id])
             var notice: QueueingResult?
             if invited > 0 && before.endsAt > now {
-                notice = try Self.enqueueWorkflow(db, WorkflowMailing(
+                notice = try Self.enqueueToInvited(db, WorkflowMailing(
                     kind: .sessionCancelled, stream: .sessionInvitations, audience: "people invited to session \(id)",
                     subject: "Cancelled: \(before.title)", body: why ?? "", sendAfter: now,
                     key: "session-cancelled:\(id)", createdBy: createdBy,
-                    sessionID: id, invitationSessionID: id, reportID: nil),
-                    recipients: Self.invitedSQL, arguments: [id], domain: domain, now: now)
+                    sessionID: id, invitationSessionID: id, reportID: nil), session: id, domain: domain, now: now)
             }
             return SessionChangeResult(session: try Self.session(db, id: id), materialChange: true, notice: notice)
         }
