@@ -57,17 +57,30 @@ extension AppDatabase {
             var arguments: StatementArguments = []
             for tag in tags { arguments += [tag] }
             arguments += [id, id]
-            return try Self.enqueueWorkflow(db, WorkflowMailing(
+            let candidates = """
+                SELECT member_id FROM member_tag WHERE tag IN (\(tags.map { _ in "?" }.joined(separator: ", ")))
+                  AND member_id NOT IN (\(Self.invitedSQL))
+                  AND member_id NOT IN (SELECT member_id FROM participation WHERE session_id = ? AND status = 'apologies')
+                """
+            let subject = "You are invited: \(session.title), \(LocalTime.day(session.startsAt, in: zone))"
+            // Members need the session-invitations stream; key individuals reached in their professional role
+            // (legitimate interest) are invited personally even without it, as guests are.
+            var result = try Self.enqueueWorkflow(db, WorkflowMailing(
                 kind: .invitation, stream: .sessionInvitations, audience: "roles/tags \(tags.joined(separator: ", ")), invited to session \(id)",
-                subject: "You are invited: \(session.title), \(LocalTime.day(session.startsAt, in: zone))",
-                body: "", sendAfter: sendAfter, key: "invitation:\(id)", createdBy: createdBy,
+                subject: subject, body: "", sendAfter: sendAfter, key: "invitation:\(id)", createdBy: createdBy,
                 sessionID: id, invitationSessionID: id, reportID: nil),
-                recipients: """
-                    SELECT member_id FROM member_tag WHERE tag IN (\(tags.map { _ in "?" }.joined(separator: ", ")))
-                      AND member_id NOT IN (\(Self.invitedSQL))
-                      AND member_id NOT IN (SELECT member_id FROM participation WHERE session_id = ? AND status = 'apologies')
-                    """,
-                arguments: arguments, domain: domain, now: now)
+                recipients: candidates, arguments: arguments, domain: domain, now: now)
+            let direct = "SELECT id FROM member WHERE id IN (\(candidates)) AND lawful_basis = 'legitimate-interest' AND session_invitations = 0"
+            if try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(direct))", arguments: arguments) ?? 0 > 0 {
+                let personal = try Self.enqueueWorkflow(db, WorkflowMailing(
+                    kind: .invitation, stream: nil, audience: "key individuals invited to session \(id) in their professional role",
+                    subject: subject, body: "", sendAfter: sendAfter, key: "invitation-guest:\(id)", createdBy: createdBy,
+                    sessionID: id, invitationSessionID: id, reportID: nil),
+                    recipients: direct, arguments: arguments, domain: domain, now: now)
+                result.added += personal.added
+                result.total += personal.total
+            }
+            return result
         }
         return dryRun ? try writeAndRollBack(body) : try write(body)
     }

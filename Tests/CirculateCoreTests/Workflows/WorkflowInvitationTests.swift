@@ -42,6 +42,19 @@ struct WorkflowInvitationTests {
         #expect(mailing.invitationSessionID == session.id)
     }
 
+    @Test("key individuals on legitimate interest are invited personally without the stream; members without it are not")
+    func keyIndividuals() throws {
+        try world.member("commissioner@example.org", name: "A. Commissioner", basis: .legitimateInterest, tags: ["key-influencer"])
+        try world.member("optedout@example.org", name: "Opted Out", tags: ["member"],
+                         streams: StreamPreferences(monthlyUpdate: true, sessionInvitations: false, reports: true))
+        let result = try invite(["key-influencer", "member"])
+        #expect(result.added == 5, "four members on the stream and the commissioner")
+        let personal = try world.mailings(.invitation).filter { $0.stream == nil }
+        #expect(try world.recipients(personal.first) == ["commissioner@example.org"])
+        #expect(try invite(["key-influencer"]).added == 0, "nobody twice")
+        #expect(try !world.recipients(world.mailings(.invitation).first).contains("optedout@example.org"))
+    }
+
     @Test("a guest is recorded with legitimate interest, who invited them and no stream, and invited once")
     func guest() throws {
         let at = utc(2026, 10, 1, 12)
