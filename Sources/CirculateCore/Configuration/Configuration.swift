@@ -118,9 +118,7 @@ public struct Configuration: Sendable, Equatable {
         /// The thank-you goes this many days after the session's end (its local day)...
         public var thankYouDaysAfter = 1
         /// ...at this local time.
-        public var thankYouHour = 10
-        /// See `thankYouHour`.
-        public var thankYouMinute = 0
+        public var thankYouTime = TimeOfDay(hour: 10, minute: 0)
         /// Hold every thank-you until the session's summary notes are added (a session can also ask for it).
         public var holdForNotes = false
         /// A session's length when `session add` is given only a start.
@@ -130,18 +128,9 @@ public struct Configuration: Sendable, Equatable {
         /// Remind people invited this many days before a session (0: no reminder)...
         public var reminderDaysBefore = 2
         /// ...at this local time.
-        public var reminderHour = 9
-        /// See `reminderHour`.
-        public var reminderMinute = 0
-        /// A second reminder on the morning of the session, at this local time (hour, minute); nil for none.
-        public var reminderOnTheDay: (hour: Int, minute: Int)?
-
-        public static func == (a: Sessions, b: Sessions) -> Bool {
-            a.thankYouDaysAfter == b.thankYouDaysAfter && a.thankYouHour == b.thankYouHour && a.thankYouMinute == b.thankYouMinute
-                && a.holdForNotes == b.holdForNotes && a.defaultLength == b.defaultLength && a.thankNoShows == b.thankNoShows
-                && a.reminderDaysBefore == b.reminderDaysBefore && a.reminderHour == b.reminderHour && a.reminderMinute == b.reminderMinute
-                && a.reminderOnTheDay?.hour == b.reminderOnTheDay?.hour && a.reminderOnTheDay?.minute == b.reminderOnTheDay?.minute
-        }
+        public var reminderTime = TimeOfDay(hour: 9, minute: 0)
+        /// A second reminder on the morning of the session, at this local time; nil for none.
+        public var reminderOnTheDay: TimeOfDay?
     }
 
     /// The monthly update's slot.
@@ -208,13 +197,12 @@ public struct Configuration: Sendable, Equatable {
     public var coordinatorAddress: String { coordinator.email ?? list.replyTo ?? list.address }
     /// When a session ending at some time is followed up.
     public var followUpRule: FollowUpRule {
-        FollowUpRule(daysAfter: sessions.thankYouDaysAfter, hour: sessions.thankYouHour, minute: sessions.thankYouMinute,
-                     timeZone: community.timeZone)
+        FollowUpRule(daysAfter: sessions.thankYouDaysAfter, time: sessions.thankYouTime, timeZone: community.timeZone)
     }
     /// When reminders go before each session.
     public var reminderRule: ReminderRule {
-        ReminderRule(daysBefore: sessions.reminderDaysBefore, hour: sessions.reminderHour, minute: sessions.reminderMinute,
-                     onTheDay: sessions.reminderOnTheDay, timeZone: community.timeZone)
+        ReminderRule(daysBefore: sessions.reminderDaysBefore, time: sessions.reminderTime, onTheDay: sessions.reminderOnTheDay,
+                     timeZone: community.timeZone)
     }
     /// The domain for Message-IDs, List-Id and EHLO.
     public var domain: String {

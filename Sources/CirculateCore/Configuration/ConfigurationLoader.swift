@@ -213,24 +213,21 @@ private struct TOMLReader {
         }
         if let n = try int("sessions", "thank_you_days_after", in: 0...14) { config.sessions.thankYouDaysAfter = n }
         if let text = try string("sessions", "thank_you_time") {
-            do {
-                let t = try LocalTime.parseTimeOfDay(text, field: "sessions.thank_you_time")
-                config.sessions.thankYouHour = t.hour
-                config.sessions.thankYouMinute = t.minute
-            } catch { throw fail(error.description) }
+            do { config.sessions.thankYouTime = try TimeOfDay.parse(text, field: "sessions.thank_you_time") } catch {
+                throw fail(error.description)
+            }
         }
         if let b = try bool("sessions", "hold_for_notes") { config.sessions.holdForNotes = b }
         if let d = try duration("sessions", "default_length") { config.sessions.defaultLength = d }
         if let b = try bool("sessions", "thank_no_shows") { config.sessions.thankNoShows = b }
         if let n = try int("sessions", "reminder_days_before", in: 0...14) { config.sessions.reminderDaysBefore = n }
         if let text = try string("sessions", "reminder_time") {
-            do {
-                let t = try LocalTime.parseTimeOfDay(text, field: "sessions.reminder_time")
-                (config.sessions.reminderHour, config.sessions.reminderMinute) = (t.hour, t.minute)
-            } catch { throw fail(error.description) }
+            do { config.sessions.reminderTime = try TimeOfDay.parse(text, field: "sessions.reminder_time") } catch {
+                throw fail(error.description)
+            }
         }
         if let text = try string("sessions", "reminder_on_the_day"), !["", "off", "none"].contains(text.lowercased()) {
-            do { config.sessions.reminderOnTheDay = try LocalTime.parseTimeOfDay(text, field: "sessions.reminder_on_the_day") } catch {
+            do { config.sessions.reminderOnTheDay = try TimeOfDay.parse(text, field: "sessions.reminder_on_the_day") } catch {
                 throw fail(error.description)
             }
         }

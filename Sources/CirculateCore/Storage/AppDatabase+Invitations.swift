@@ -1,49 +1,13 @@
 import Foundation
 import GRDB
 
-/// When reminders go before a session.
-public struct ReminderRule: Sendable, Equatable {
-    /// Days before the session's local day (0 turns this reminder off).
-    public var daysBefore: Int
-    public var hour: Int
-    public var minute: Int
-    /// A second reminder on the day itself at this local time, or none.
-    public var onTheDayHour: Int?
-    public var onTheDayMinute: Int
-    public var timeZone: TimeZone
-
-    /// Creates a rule.
-    public init(daysBefore: Int, hour: Int, minute: Int, onTheDay: (hour: Int, minute: Int)?, timeZone: TimeZone) {
-        self.daysBefore = daysBefore
-        self.hour = hour
-        self.minute = minute
-        onTheDayHour = onTheDay?.hour
-        onTheDayMinute = onTheDay?.minute ?? 0
-        self.timeZone = timeZone
-    }
-
-    /// The reminders of a session starting at `start`, by name, each strictly before the start.
-    public func reminders(forSessionStarting start: Date) -> [(name: String, at: Date)] {
-        var list: [(name: String, at: Date)] = []
-        if daysBefore > 0 {
-            list.append(("before", LocalTime.instant(daysAfter: -daysBefore, of: start, hour: hour, minute: minute, in: timeZone)))
-        }
-        if let h = onTheDayHour {
-            list.append(("on-the-day", LocalTime.instant(daysAfter: 0, of: start, hour: h, minute: onTheDayMinute, in: timeZone)))
-        }
-        return list.filter { $0.at < start }
-    }
-}
-
 extension AppDatabase {
-    /// Members sent the session's invitation through mailings of a stream (`guests` false) or as guests (true).
-    static func invitedVia(guests: Bool) -> String {
-        """
+    /// Members sent the session's invitation personally, outside any stream (guests, key individuals).
+    static let invitedPersonallySQL = """
         SELECT DISTINCT d.member_id FROM delivery d JOIN mailing g ON g.id = d.mailing_id
-        WHERE g.invitation_session_id = ? AND d.member_id IS NOT NULL AND d.state IN ('queued', 'deferred', 'sending', 'sent')
-          AND g.stream IS \(guests ? "" : "NOT ")NULL
+        WHERE g.invitation_session_id = ? AND g.stream IS NULL AND d.member_id IS NOT NULL
+          AND d.state IN ('queued', 'deferred', 'sending', 'sent')
         """
-    }
 
     /// Invites everyone with any of `tags` who may receive session invitations and has not been invited to the
     /// session yet (by an earlier invite or a thank-you) nor sent apologies. Each gets a personal invitation with
@@ -160,42 +124,40 @@ extension AppDatabase {
             var results: [QueueingResult] = []
             for session in upcoming {
                 for reminder in rule.reminders(forSessionStarting: session.startsAt) where reminder.at <= now {
-                    let key = "reminder:\(session.id):\(Int(session.startsAt.timeIntervalSince1970)):\(reminder.name)"
-                    let apologies = "SELECT member_id FROM participation WHERE session_id = ? AND status = 'apologies'"
-                    for guests in [false, true] {
-                        var arguments: StatementArguments = [session.id, session.id]
-                        var recipients = "SELECT member_id FROM (\(Self.invitedVia(guests: guests))) WHERE member_id NOT IN (\(apologies))"
-                        if guests {
-                            recipients += " AND member_id NOT IN (\(Self.invitedVia(guests: false)))"
-                            arguments += [session.id]
-                            // Most sessions have no guests: make no empty mailing for them.
-                            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(recipients))", arguments: arguments) ?? 0 > 0 else { continue }
-                        }
-                        let result = try Self.enqueueWorkflow(db, WorkflowMailing(
-                            kind: .reminder, stream: guests ? nil : .sessionInvitations,
-                            audience: "invited to session \(session.id), still expected", subject: "Reminder: \(session.title)",
-                            body: "", sendAfter: reminder.at, key: key + (guests ? ":guests" : ""), createdBy: "circulate",
-                            sessionID: session.id, invitationSessionID: session.id, reportID: nil),
-                            recipients: recipients, arguments: arguments, domain: domain, now: now)
-                        if result.added > 0 { results.append(result) }
-                    }
+                    let result = try Self.enqueueToInvited(db, WorkflowMailing(
+                        kind: .reminder, stream: .sessionInvitations, audience: "invited to session \(session.id), still expected",
+                        subject: "Reminder: \(session.title)", body: "", sendAfter: reminder.at,
+                        key: "reminder:\(session.id):\(Int(session.startsAt.timeIntervalSince1970)):\(reminder.name)",
+                        createdBy: "circulate", sessionID: session.id, invitationSessionID: session.id, reportID: nil),
+                        session: session.id, exceptApologies: true, domain: domain, now: now)
+                    if result.added > 0 { results.append(result) }
                 }
             }
             return results
         }
     }
 
-    /// Sends a change or cancellation to everyone invited to a session: members through the session-invitations
-    /// stream, guests (invited with `--to`, on no stream) through a mailing of their own. Returns the members' mailing
-    /// with the guests counted in.
-    static func enqueueToInvited(_ db: Database, _ m: WorkflowMailing, session id: Int64, domain: String, now: Date) throws -> QueueingResult {
-        var result = try enqueueWorkflow(db, m, recipients: invitedSQL, arguments: [id], domain: domain, now: now)
-        let guests = "SELECT member_id FROM (\(invitedVia(guests: true))) WHERE member_id NOT IN (\(invitedVia(guests: false)))"
-        if try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(guests))", arguments: [id, id]) ?? 0 > 0 {
-            var forGuests = m
-            forGuests.stream = nil
-            forGuests.key += ":guests"
-            let extra = try enqueueWorkflow(db, forGuests, recipients: guests, arguments: [id, id], domain: domain, now: now)
+    /// The one way a message reaches everyone invited to a session (a change, a cancellation, a reminder), with or
+    /// without those who sent apologies. Members on the session-invitations stream get `m`; people invited personally
+    /// who are not on the stream (guests, key individuals) get the same message through a mailing outside the stream,
+    /// since `m`'s stream check would skip them. Returns `m`'s mailing with the others counted in.
+    static func enqueueToInvited(_ db: Database, _ m: WorkflowMailing, session id: Int64, exceptApologies: Bool = false,
+                                 domain: String, now: Date) throws -> QueueingResult {
+        let apologies = exceptApologies
+            ? " AND member_id NOT IN (SELECT member_id FROM participation WHERE session_id = ? AND status = 'apologies')" : ""
+        let arguments: StatementArguments = exceptApologies ? [id, id] : [id]
+        var result = try enqueueWorkflow(db, m, recipients: "SELECT member_id FROM (\(invitedSQL)) WHERE 1\(apologies)",
+                                         arguments: arguments, domain: domain, now: now)
+        let personal = """
+            SELECT member_id FROM (\(invitedPersonallySQL))
+            WHERE member_id IN (SELECT id FROM member WHERE session_invitations = 0)\(apologies)
+            """
+        // Most sessions have nobody invited personally: make no empty mailing for them.
+        if try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(personal))", arguments: arguments) ?? 0 > 0 {
+            var outsideStream = m
+            outsideStream.stream = nil
+            outsideStream.key += ":guests"
+            let extra = try enqueueWorkflow(db, outsideStream, recipients: personal, arguments: arguments, domain: domain, now: now)
             result.added += extra.added
             result.total += extra.total
         }

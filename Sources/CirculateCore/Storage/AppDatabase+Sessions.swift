@@ -1,27 +1,6 @@
 import Foundation
 import GRDB
 
-/// When the thank-you after a session goes out: `daysAfter` local days after the session ends, at hour:minute.
-public struct FollowUpRule: Sendable, Equatable {
-    public var daysAfter: Int
-    public var hour: Int
-    public var minute: Int
-    public var timeZone: TimeZone
-
-    /// Creates a rule.
-    public init(daysAfter: Int, hour: Int, minute: Int, timeZone: TimeZone) {
-        self.daysAfter = daysAfter
-        self.hour = hour
-        self.minute = minute
-        self.timeZone = timeZone
-    }
-
-    /// The instant for a session ending at `end`; never before the end itself.
-    public func followUp(afterSessionEnding end: Date) -> Date {
-        max(end, LocalTime.instant(daysAfter: daysAfter, of: end, hour: hour, minute: minute, in: timeZone))
-    }
-}
-
 extension AppDatabase {
     // MARK: - Topics
 

@@ -98,7 +98,7 @@ struct ConfigurationLoaderTests {
             directory = "/etc/circulate/templates"
             """, file: "test.toml")
         #expect(config.coordinatorName == "Morgan Ellis" && config.coordinatorAddress == "morgan.ellis@example.org")
-        #expect(config.followUpRule == FollowUpRule(daysAfter: 0, hour: 17, minute: 30, timeZone: config.community.timeZone))
+        #expect(config.followUpRule == FollowUpRule(daysAfter: 0, time: TimeOfDay(hour: 17, minute: 30), timeZone: config.community.timeZone))
         #expect(config.sessions.holdForNotes)
         #expect(config.updates.schedule?.description == "FREQ=MONTHLY;BYDAY=-1FR;BYHOUR=12;BYMINUTE=0")
         #expect(config.updates.remindDaysBefore == 3)

@@ -77,6 +77,24 @@ struct WorkflowInvitationTests {
         #expect(try world.db.audienceSize(Audience(stream: .monthlyUpdate)) == 3, "the guest gets no list mail")
     }
 
+    @Test("a change reaches each person invited once: members by the stream, a guest outside it, a member invited with --to once")
+    func changeReachesEachOnce() throws {
+        let at = utc(2026, 10, 1, 12)
+        _ = try invite(["key-influencer"], at: at)
+        for email in ["presenter@example.org", "alex@example.org"] {
+            _ = try world.db.inviteGuest(session: session.id, address: EmailAddress(email), name: "", invitedBy: "sam",
+                                         reason: "invited as presenter", key: testKey, sendAfter: at, domain: "example.org", zone: london, now: at)
+        }
+        var changes = SessionChanges()
+        changes.startsAt = utc(2026, 10, 29, 18)
+        let result = try world.db.editSession(session.id, changes: changes, followUp: world.followUp, createdBy: "sam", domain: "example.org",
+                                              now: utc(2026, 10, 2, 12))
+        #expect(result.notice?.added == 3)
+        let recipients = try world.mailings(.sessionChanged).flatMap { try world.recipients($0) }.sorted()
+        #expect(recipients == ["alex@example.org", "cllr@example.org", "presenter@example.org"], "nobody twice, nobody left out")
+        #expect(try world.mailings(.sessionChanged).map(\.stream) == [.sessionInvitations, nil])
+    }
+
     @Test("answers: yes, no, maybe; apologies cancel a waiting reminder; attended is never overwritten")
     func answers() throws {
         _ = try invite(["member"])
@@ -117,7 +135,7 @@ struct WorkflowInvitationTests {
         #expect(try world.recipients(world.mailings(.reminder).last) == ["alex@example.org", "sam@example.org"])
         // Cancelled: no reminder on the day either.
         var onTheDay = rule
-        onTheDay.onTheDayHour = 8
+        onTheDay.onTheDay = TimeOfDay(hour: 8, minute: 0)
         _ = try world.db.cancelSession(session.id, reason: nil, createdBy: "sam", domain: "example.org", now: utc(2026, 10, 28, 7))
         #expect(try world.db.queueSessionReminders(rule: onTheDay, now: utc(2026, 10, 29, 8), domain: "example.org").isEmpty)
     }
