@@ -27,14 +27,9 @@ Thank you for being part of {{community}}.{{#next_session}} Our next session is 
 
 """#,
         "invitation.html.mustache": #"""
+<p>You are warmly invited to our next session:</p>
 {{#session}}
-<p>You are warmly invited to our next session{{#topic}}, part of our work on {{topic}}{{/topic}}.</p>
-<p><strong>{{title}}</strong><br>
-{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}{{#facilitator}}With {{facilitator}}<br>
-{{/facilitator}}</p>
+{{{details}}}
 {{/session}}
 {{{content}}}
 <p>What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself. There is no need to prepare anything.</p>
@@ -46,20 +41,10 @@ Thank you for being part of {{community}}.{{#next_session}} Our next session is 
 """#,
         "invitation.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
-{{#session}}
-You are warmly invited to our next session{{#topic}}, part of our work on {{topic}}{{/topic}}.
+You are warmly invited to our next session:
 
-{{title}}
-{{when}}
-{{#location}}
-{{location}}
-{{/location}}
-{{#online_link}}
-Online: {{online_link}}
-{{/online_link}}
-{{#facilitator}}
-With {{facilitator}}
-{{/facilitator}}
+{{#session}}
+{{details}}
 {{/session}}
 {{#content}}
 
@@ -121,178 +106,47 @@ or reply and tell us.
         "missed-you.html.mustache": #"""
 {{#session}}
 <p>We missed you at <strong>{{title}}</strong> on {{day}}, and thank you for letting us know you could not come. Here is what happened, so that you are not left out.</p>
-{{#has_summary}}
-<h2 style="font-size:19px; margin:28px 0 8px 0;">What we talked about</h2>
-{{{summary}}}
-{{/has_summary}}
-{{^has_summary}}
-<p>A short summary of the session will follow.</p>
-{{/has_summary}}
 {{/session}}
-{{#invitation}}
-<h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
-<p><strong>{{title}}</strong><br>
-{{#topic}}Part of our work on {{topic}}<br>
-{{/topic}}{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
-{{/facilitator}}</p>
-{{#calendar_attached}}
-<p>A calendar invitation is attached, so you can add it to your calendar in one step.</p>
-{{/calendar_attached}}
-<p>We hope to see you there. If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.</p>
-{{/invitation}}
-{{#no_invitation}}
-<p>The date of our next session is still to be confirmed; we will let you know as soon as it is set.</p>
-{{/no_invitation}}
+{{{follow_up}}}
 
 """#,
         "missed-you.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
 We missed you at {{title}} on {{day}}, and thank you for letting us know you could not come. Here is what happened, so that you are not left out.
-{{#has_summary}}
-
-WHAT WE TALKED ABOUT
-
-{{summary}}
-{{/has_summary}}
-{{^has_summary}}
-
-A short summary of the session will follow.
-{{/has_summary}}
 {{/session}}
-{{#invitation}}
-
-YOU ARE INVITED TO OUR NEXT SESSION
-
-{{title}}
-{{#topic}}
-Part of our work on {{topic}}
-{{/topic}}
-{{when}}
-{{#location}}
-{{location}}
-{{/location}}
-{{#online_link}}
-Online: {{online_link}}
-{{/online_link}}
-{{#facilitator}}
-Facilitated by {{facilitator}}
-{{/facilitator}}
-{{#calendar_attached}}
-
-A calendar invitation is attached, so you can add it to your calendar in one step.
-{{/calendar_attached}}
-
-We hope to see you there. If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.
-{{/invitation}}
-{{#no_invitation}}
-
-The date of our next session is still to be confirmed; we will let you know as soon as it is set.
-{{/no_invitation}}
+{{follow_up}}
 
 """#,
         "no-show.html.mustache": #"""
 {{#session}}
 <p>We were sorry not to see you at <strong>{{title}}</strong> on {{day}}; we hope all is well. Here is what happened, so that you are not left out.</p>
-{{#has_summary}}
-<h2 style="font-size:19px; margin:28px 0 8px 0;">What we talked about</h2>
-{{{summary}}}
-{{/has_summary}}
-{{^has_summary}}
-<p>A short summary of the session will follow.</p>
-{{/has_summary}}
 {{/session}}
-{{#invitation}}
-<h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
-<p><strong>{{title}}</strong><br>
-{{#topic}}Part of our work on {{topic}}<br>
-{{/topic}}{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
-{{/facilitator}}</p>
-{{#calendar_attached}}
-<p>A calendar invitation is attached, so you can add it to your calendar in one step.</p>
-{{/calendar_attached}}
-<p>If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.</p>
-{{/invitation}}
-{{#no_invitation}}
-<p>The date of our next session is still to be confirmed; we will let you know as soon as it is set.</p>
-{{/no_invitation}}
+{{{follow_up}}}
 
 """#,
         "no-show.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
 We were sorry not to see you at {{title}} on {{day}}; we hope all is well. Here is what happened, so that you are not left out.
-{{#has_summary}}
-
-WHAT WE TALKED ABOUT
-
-{{summary}}
-{{/has_summary}}
-{{^has_summary}}
-
-A short summary of the session will follow.
-{{/has_summary}}
 {{/session}}
-{{#invitation}}
-
-YOU ARE INVITED TO OUR NEXT SESSION
-
-{{title}}
-{{#topic}}
-Part of our work on {{topic}}
-{{/topic}}
-{{when}}
-{{#location}}
-{{location}}
-{{/location}}
-{{#online_link}}
-Online: {{online_link}}
-{{/online_link}}
-{{#facilitator}}
-Facilitated by {{facilitator}}
-{{/facilitator}}
-{{#calendar_attached}}
-
-A calendar invitation is attached, so you can add it to your calendar in one step.
-{{/calendar_attached}}
-
-If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.
-{{/invitation}}
-{{#no_invitation}}
-
-The date of our next session is still to be confirmed; we will let you know as soon as it is set.
-{{/no_invitation}}
+{{follow_up}}
 
 """#,
         "reminder.html.mustache": #"""
+<p>A friendly reminder that this session is coming up soon:</p>
 {{#session}}
-<p>A friendly reminder that <strong>{{title}}</strong> is coming up soon:</p>
-<p>{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}</p>
+{{{details}}}
 {{/session}}
 <p>We look forward to seeing you. If you can no longer come, just reply to this email to send your apologies.</p>
 
 """#,
         "reminder.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
-{{#session}}
-A friendly reminder that {{title}} is coming up soon:
+A friendly reminder that this session is coming up soon:
 
-{{when}}
-{{#location}}
-{{location}}
-{{/location}}
-{{#online_link}}
-Online: {{online_link}}
-{{/online_link}}
+{{#session}}
+{{details}}
 {{/session}}
 
 We look forward to seeing you. If you can no longer come, just reply to this email to send your apologies.
@@ -427,14 +281,9 @@ We will be in touch about the next session. Thank you for your patience.
 
 """#,
         "session-changed.html.mustache": #"""
-{{#session}}
 <p>Please note a change to a session you were invited to. The details are now:</p>
-<p><strong>{{title}}</strong><br>
-{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
-{{/facilitator}}</p>
+{{#session}}
+{{{details}}}
 {{/session}}
 {{#calendar_attached}}
 <p>The attached calendar invitation replaces the one you had, so your calendar will show the new details.</p>
@@ -444,10 +293,35 @@ We will be in touch about the next session. Thank you for your patience.
 """#,
         "session-changed.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
-{{#session}}
 Please note a change to a session you were invited to. The details are now:
 
+{{#session}}
+{{details}}
+{{/session}}
+{{#calendar_attached}}
+
+The attached calendar invitation replaces the one you had, so your calendar will show the new details.
+{{/calendar_attached}}
+
+Sorry for any trouble this causes. If you can no longer come, just reply to let us know.
+
+"""#,
+        "session-details.html.mustache": #"""
+<p><strong>{{title}}</strong><br>
+{{#topic}}Part of our work on {{topic}}<br>
+{{/topic}}{{when}}<br>
+{{#location}}{{location}}<br>
+{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
+{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
+{{/facilitator}}</p>
+
+"""#,
+        "session-details.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
 {{title}}
+{{#topic}}
+Part of our work on {{topic}}
+{{/topic}}
 {{when}}
 {{#location}}
 {{location}}
@@ -458,27 +332,10 @@ Online: {{online_link}}
 {{#facilitator}}
 Facilitated by {{facilitator}}
 {{/facilitator}}
-{{/session}}
-{{#calendar_attached}}
-
-The attached calendar invitation replaces the one you had, so your calendar will show the new details.
-{{/calendar_attached}}
-
-Sorry for any trouble this causes. If you can no longer come, just reply to let us know.
 
 """#,
-        "test.html.mustache": #"""
-{{{content}}}
-
-"""#,
-        "test.txt.mustache": #"""
-{{% CONTENT_TYPE: TEXT}}
-{{content}}
-
-"""#,
-        "thank-you.html.mustache": #"""
+        "session-follow-up.html.mustache": #"""
 {{#session}}
-<p>Thank you for coming to <strong>{{title}}</strong> on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.</p>
 {{#has_summary}}
 <h2 style="font-size:19px; margin:28px 0 8px 0;">What we talked about</h2>
 {{{summary}}}
@@ -489,13 +346,7 @@ Sorry for any trouble this causes. If you can no longer come, just reply to let 
 {{/session}}
 {{#invitation}}
 <h2 style="font-size:19px; margin:28px 0 8px 0;">You are invited to our next session</h2>
-<p><strong>{{title}}</strong><br>
-{{#topic}}Part of our work on {{topic}}<br>
-{{/topic}}{{when}}<br>
-{{#location}}{{location}}<br>
-{{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
-{{/online_link}}{{#facilitator}}Facilitated by {{facilitator}}<br>
-{{/facilitator}}</p>
+{{{details}}}
 {{#calendar_attached}}
 <p>A calendar invitation is attached, so you can add it to your calendar in one step.</p>
 {{/calendar_attached}}
@@ -506,10 +357,9 @@ Sorry for any trouble this causes. If you can no longer come, just reply to let 
 {{/no_invitation}}
 
 """#,
-        "thank-you.txt.mustache": #"""
+        "session-follow-up.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
-Thank you for coming to {{title}} on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.
 {{#has_summary}}
 
 WHAT WE TALKED ABOUT
@@ -525,20 +375,7 @@ A short summary of the session will follow.
 
 YOU ARE INVITED TO OUR NEXT SESSION
 
-{{title}}
-{{#topic}}
-Part of our work on {{topic}}
-{{/topic}}
-{{when}}
-{{#location}}
-{{location}}
-{{/location}}
-{{#online_link}}
-Online: {{online_link}}
-{{/online_link}}
-{{#facilitator}}
-Facilitated by {{facilitator}}
-{{/facilitator}}
+{{details}}
 {{#calendar_attached}}
 
 A calendar invitation is attached, so you can add it to your calendar in one step.
@@ -550,6 +387,30 @@ If you cannot make it, just reply to this email to send your apologies; you will
 
 The date of our next session is still to be confirmed; we will let you know as soon as it is set.
 {{/no_invitation}}
+
+"""#,
+        "test.html.mustache": #"""
+{{{content}}}
+
+"""#,
+        "test.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{content}}
+
+"""#,
+        "thank-you.html.mustache": #"""
+{{#session}}
+<p>Thank you for coming to <strong>{{title}}</strong> on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.</p>
+{{/session}}
+{{{follow_up}}}
+
+"""#,
+        "thank-you.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{#session}}
+Thank you for coming to {{title}} on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.
+{{/session}}
+{{follow_up}}
 
 """#,
         "update.html.mustache": #"""

@@ -9,17 +9,27 @@ public struct MessageTemplates: Sendable {
     struct Pair: Sendable {
         let html: MustacheTemplate
         let text: MustacheTemplate
+
+        /// Renders the HTML or the text template.
+        func render(_ values: [String: Any], html: Bool) -> String {
+            (html ? self.html : text).render(values)
+        }
     }
 
     let layout: Pair
     let closing: MustacheTemplate
+    /// A session's block (title, time, place), rendered into `details` wherever a session appears.
+    let sessionDetails: Pair
+    /// The summary and next invitation shared by the thank-you, missed-you and no-show kinds.
+    let followUp: Pair
     let kinds: [Mailing.Kind: Pair]
     /// Where they came from ("built-in", or a folder and which of its files were used), for logs.
     public let origin: String
 
     /// Every template file name, in a stable order.
     public static var fileNames: [String] {
-        ["message.html.mustache", "message.txt.mustache", "closing.txt.mustache"]
+        ["message.html.mustache", "message.txt.mustache", "closing.txt.mustache",
+         "session-details.html.mustache", "session-details.txt.mustache", "session-follow-up.html.mustache", "session-follow-up.txt.mustache"]
             + Mailing.Kind.allCases.flatMap { ["\($0.rawValue).html.mustache", "\($0.rawValue).txt.mustache"] }
     }
 
@@ -56,12 +66,15 @@ public struct MessageTemplates: Sendable {
         }
         let layout = Pair(html: try template("message.html.mustache"), text: try template("message.txt.mustache"))
         let closing = try template("closing.txt.mustache")
+        let sessionDetails = Pair(html: try template("session-details.html.mustache"), text: try template("session-details.txt.mustache"))
+        let followUp = Pair(html: try template("session-follow-up.html.mustache"), text: try template("session-follow-up.txt.mustache"))
         var kinds: [Mailing.Kind: Pair] = [:]
         for kind in Mailing.Kind.allCases {
             kinds[kind] = Pair(html: try template("\(kind.rawValue).html.mustache"), text: try template("\(kind.rawValue).txt.mustache"))
         }
         let origin = fromFolder.isEmpty ? "built-in" : "\(directory ?? "") (\(fromFolder.count) of \(fileNames.count) files; the rest built-in)"
-        return MessageTemplates(layout: layout, closing: closing, kinds: kinds, origin: origin)
+        return MessageTemplates(layout: layout, closing: closing, sessionDetails: sessionDetails, followUp: followUp, kinds: kinds,
+                                origin: origin)
     }
 
     private static func explain(_ error: any Error) -> String {
@@ -72,10 +85,5 @@ public struct MessageTemplates: Sendable {
         case .invalidSetDelimiter?: "a set-delimiter tag is badly formed"
         default: "\(error)"
         }
-    }
-
-    /// The body templates for a kind.
-    func pair(_ kind: Mailing.Kind) -> Pair {
-        kinds[kind] ?? layout
     }
 }

@@ -94,10 +94,14 @@ struct PreparedMailing: Sendable {
         var closing: String?
         if closingKinds.contains(kind) {
             var values: [String: Any] = ["community": c.community.name]
-            if let next = context.nextSession { values["next_session"] = Self.sessionValues(next, zone: zone, html: false) }
+            if let next = context.nextSession { values["next_session"] = Self.sessionValues(next, zone: zone, html: false, templates: templates) }
             closing = templates.closing.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
+        // `MessageTemplates.load` makes a pair for every kind; a missing one is a bug, reported rather than hidden.
+        guard let kindTemplates = templates.kinds[mailing.kind] else {
+            throw CompositionError(field: "templates", problem: .other("there is no template for \(mailing.kind.rawValue) messages"))
+        }
         func body(asHTML html: Bool) -> String {
             var values: [String: Any] = [
                 "community": c.community.name, "coordinator_name": c.coordinatorName, "subject": mailing.subject,
@@ -105,10 +109,10 @@ struct PreparedMailing: Sendable {
             if !mailing.bodyMarkdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 values["content"] = html ? MarkdownParser().html(from: mailing.bodyMarkdown) : PlainText.fromMarkdown(mailing.bodyMarkdown)
             }
-            if let session = context.session { values["session"] = Self.sessionValues(session, zone: zone, html: html) }
+            if let session = context.session { values["session"] = Self.sessionValues(session, zone: zone, html: html, templates: templates) }
             if mailing.kind == .thankYou || mailing.kind == .missedYou || mailing.kind == .noShow {
                 if let next = context.invitation, next.state == .scheduled {
-                    values["invitation"] = Self.sessionValues(next, zone: zone, html: html)
+                    values["invitation"] = Self.sessionValues(next, zone: zone, html: html, templates: templates)
                 } else {
                     values["no_invitation"] = true
                 }
@@ -124,7 +128,7 @@ struct PreparedMailing: Sendable {
                 values["report"] = r
             }
             if mailing.kind == .update {
-                values["upcoming_sessions"] = context.upcoming.map { Self.sessionValues($0, zone: zone, html: html) }
+                values["upcoming_sessions"] = context.upcoming.map { Self.sessionValues($0, zone: zone, html: html, templates: templates) }
                 values["has_upcoming"] = !context.upcoming.isEmpty
                 values["recent_reports"] = context.recentReports.map { r -> [String: Any] in
                     var v: [String: Any] = ["title": r.title]
@@ -133,8 +137,11 @@ struct PreparedMailing: Sendable {
                 }
                 values["has_recent_reports"] = !context.recentReports.isEmpty
             }
-            let pair = templates.pair(mailing.kind)
-            return (html ? pair.html : pair.text).render(values)
+            if [.thankYou, .missedYou, .noShow].contains(mailing.kind) {
+                // The summary and the next invitation, shared by the three follow-up kinds.
+                values["follow_up"] = templates.followUp.render(values, html: html)
+            }
+            return kindTemplates.render(values, html: html)
         }
         let htmlBody = body(asHTML: true)
         let textBody = body(asHTML: false).trimmingCharacters(in: .newlines)
@@ -196,7 +203,7 @@ struct PreparedMailing: Sendable {
     }
 
     /// A session as template values: only what is known, so that {{#location}} sections simply disappear.
-    static func sessionValues(_ s: Session, zone: TimeZone, html: Bool) -> [String: Any] {
+    static func sessionValues(_ s: Session, zone: TimeZone, html: Bool, templates: MessageTemplates) -> [String: Any] {
         var v: [String: Any] = [
             "title": s.title, "when": LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone),
             "day": LocalTime.day(s.startsAt, in: zone), "cancelled": s.state == .cancelled,
@@ -211,6 +218,8 @@ struct PreparedMailing: Sendable {
             v["summary"] = html ? MarkdownParser().html(from: notes) : PlainText.fromMarkdown(notes)
             v["has_summary"] = true
         }
+        // The session's block (title, time, place...) as every kind shows it.
+        v["details"] = templates.sessionDetails.render(v, html: html).trimmingCharacters(in: .newlines)
         return v
     }
 
