@@ -105,6 +105,37 @@ final class CLI {
         return try condition()
     }
 
+    /// Sets the instant the next commands (and a daemon started next) take as now (CIRCULATE_NOW).
+    func at(_ instant: String) { environment["CIRCULATE_NOW"] = instant }
+
+    /// Runs the daemon from `instant` until `done` holds (at most 30 s), then stops it with SIGTERM; returns whether
+    /// `done` held, and the daemon's log for the failure message.
+    func runDaemon(from instant: String, until done: () throws -> Bool) throws -> (finished: Bool, log: String) {
+        at(instant)
+        let log = "serve-\(instant).log"
+        let process = try start("serve", log: log)
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let finished = try waitFor(30, done)
+        return (finished, (try? String(contentsOfFile: path(log), encoding: .utf8)) ?? "")
+    }
+
+    /// Runs a Python script with Debian's /usr/bin/python3 (which has python3-icalendar); standard output and error.
+    static func python(_ script: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// `queue status --json` counts by state.
     func queueCounts() throws -> [String: Int] {
         (try run("queue", "status", "--json").object()["counts"] as? [String: Int]) ?? [:]

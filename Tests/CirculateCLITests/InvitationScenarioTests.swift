@@ -25,20 +25,14 @@ struct InvitationScenarioTests {
             password_file = "smtp-password"
             """)
         cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
-        func at(_ instant: String) { cli.environment["CIRCULATE_NOW"] = instant }
         func ok(_ arguments: String...) throws -> CLI.Result {
             let r = try cli.run(arguments)
             #expect(r.status == 0, "circulate \(arguments.joined(separator: " ")): \(r.stderr)")
             return r
         }
         func daemon(from instant: String, until done: () throws -> Bool) throws {
-            at(instant)
-            let process = try cli.start("serve", log: "serve-\(instant).log")
-            defer {
-                process.terminate()
-                process.waitUntilExit()
-            }
-            #expect(try cli.waitFor(30, done), "daemon from \(instant): \((try? String(contentsOfFile: cli.path("serve-\(instant).log"), encoding: .utf8)) ?? "")")
+            let run = try cli.runDaemon(from: instant, until: done)
+            #expect(run.finished, "daemon from \(instant): \(run.log)")
         }
         func subjects() -> [String: [String]] {
             var bySubject: [String: [String]] = [:]
@@ -50,7 +44,7 @@ struct InvitationScenarioTests {
             return bySubject.mapValues { $0.sorted() }
         }
 
-        at("2026-10-01T09:00:00Z")
+        cli.at("2026-10-01T09:00:00Z")
         _ = try ok("init")
         _ = try ok("member", "import", try cli.write("members.csv", """
             Name,Email,Consent
@@ -70,14 +64,14 @@ struct InvitationScenarioTests {
         _ = try ok("session", "invite", "1", "--to", "priya@example.org", "--name", "Dr Priya Example", "--reason", "invited as presenter")
         try daemon(from: "2026-10-01T09:00:05Z") { server.capturedCount >= 6 }
 
-        at("2026-10-10T12:00:00Z")
+        cli.at("2026-10-10T12:00:00Z")
         _ = try ok("session", "apologies", "1", "chris.example@example.org")
         _ = try ok("unsubscribe", "dana.example@example.org")
         _ = try ok("session", "rsvp", "1", "ann.example@example.org", "yes")
 
         // The first reminder: Monday 26 October 09:00 GMT.
         try daemon(from: "2026-10-26T08:59:57Z") { server.capturedCount >= 6 + 4 }
-        at("2026-10-26T12:00:00Z")
+        cli.at("2026-10-26T12:00:00Z")
         let moved = try ok("session", "edit", "1", "--start", "2026-10-29 18:00")
         #expect(moved.stdout.contains("Queued an update for the 5 people invited"), "\(moved.stdout)")
         try daemon(from: "2026-10-26T12:00:05Z") { server.capturedCount >= 10 + 5 }
@@ -97,7 +91,7 @@ struct InvitationScenarioTests {
 
         // Every message parses; every calendar object has the properties clients need, for its one recipient.
         let paths = server.captured().map(\.path)
-        let out = try python("""
+        let out = try CLI.python("""
             import sys, email
             from email import policy
             from icalendar import Calendar
@@ -124,16 +118,4 @@ struct InvitationScenarioTests {
         #expect(counts["accepted"] == 1 && counts["apologies"] == 1, "\(show)")
     }
 
-    func python(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -54,26 +54,18 @@ struct WorkflowScenarioTests {
             retry_maximum = "2s"
             """)
         cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
-        func at(_ instant: String) { cli.environment["CIRCULATE_NOW"] = instant }
         func ok(_ arguments: String...) throws -> CLI.Result {
             let r = try cli.run(arguments)
             #expect(r.status == 0, "circulate \(arguments.joined(separator: " ")): \(r.stderr)")
             return r
         }
-        /// Runs the daemon from `instant` until `done` holds (or 30 s), then stops it with SIGTERM.
         func daemon(from instant: String, until done: () throws -> Bool) throws {
-            at(instant)
-            let process = try cli.start("serve", log: "serve-\(instant).log")
-            defer {
-                process.terminate()
-                process.waitUntilExit()
-            }
-            let finished = try cli.waitFor(30, done)
-            #expect(finished, "daemon from \(instant): \((try? String(contentsOfFile: cli.path("serve-\(instant).log"), encoding: .utf8)) ?? "")")
+            let run = try cli.runDaemon(from: instant, until: done)
+            #expect(run.finished, "daemon from \(instant): \(run.log)")
         }
 
         // 1 November: the list, the topic and its two sessions.
-        at("2026-11-01T09:00:00Z")
+        cli.at("2026-11-01T09:00:00Z")
         _ = try ok("init")
         _ = try ok("member", "import", try cli.write("members.csv", """
             Name,Email,Consent
@@ -94,7 +86,7 @@ struct WorkflowScenarioTests {
                    "--online", "https://meet.example.org/riverside-december")
 
         // After the session: the sign-in sheet (a newcomer with consent, a visitor without), apologies, notes.
-        at("2026-11-10T13:00:00Z")
+        cli.at("2026-11-10T13:00:00Z")
         let attendance = try ok("session", "attendance", "1", try cli.write("sheet.csv", """
             Name,Email,Consent
             Ann Example,ann.example@example.org,yes
@@ -130,11 +122,11 @@ struct WorkflowScenarioTests {
             let text = parts.first { $0["content_type"] as? String == "text/plain" }?["text"] as? String ?? ""
             #expect(text.contains("a named link worker") && text.contains("Wednesday 9 December 2026, 10:00 to 12:00"), "\(text)")
         }
-        let icsCheck = try python(icalendarCheck, messages.map(\.path))
+        let icsCheck = try CLI.python(icalendarCheck, messages.map(\.path))
         #expect(icsCheck == String(repeating: "ok\n", count: messages.count), "python3-icalendar: \(icsCheck)")
 
         // Dana leaves in the middle: nothing more reaches her.
-        at("2026-11-20T12:00:00Z")
+        cli.at("2026-11-20T12:00:00Z")
         _ = try ok("unsubscribe", "dana.example@example.org")
         _ = try ok("update", "queue", try cli.write("update.md", "## December\n\nThank you for a busy November.\n"),
                    "--subject", "December news from the Riverside CoP")
@@ -150,7 +142,7 @@ struct WorkflowScenarioTests {
         #expect(updateText.contains("Our next session is on Wednesday 9 December 2026"), "the closing line: \(updateText)")
 
         // The topic closes with its report to the key influencers; one responds straight away.
-        at("2026-12-02T10:00:00Z")
+        cli.at("2026-12-02T10:00:00Z")
         _ = try ok("topic", "close", "Hospital discharge")
         let pdf = cli.path("report.pdf")
         try Data("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".utf8).write(to: URL(fileURLWithPath: pdf))
@@ -198,16 +190,4 @@ struct WorkflowScenarioTests {
             print('ok' if ok else 'bad ' + path)
         """
 
-    func python(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }

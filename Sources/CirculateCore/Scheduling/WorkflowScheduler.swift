@@ -12,11 +12,6 @@ public final class WorkflowScheduler: Sendable {
         public var sessionFollowUps: [QueueingResult] = []
         public var reportFollowUps: [QueueingResult] = []
         public var reminders: [QueueingResult] = []
-
-        /// Whether anything was queued.
-        public var isEmpty: Bool {
-            updates.isEmpty && notices.isEmpty && sessionFollowUps.isEmpty && reportFollowUps.isEmpty && reminders.isEmpty
-        }
     }
 
     private let database: AppDatabase

@@ -36,10 +36,7 @@ extension AppDatabase {
                 invitation = try Self.nextSession(db, after: max(now, session?.endsAt ?? now))
             }
             let report = try mailing.reportID.map { try Self.report(db, id: $0) }
-            let file = try mailing.reportID.flatMap { id in
-                try Row.fetchOne(db, sql: "SELECT filename, file_data FROM report WHERE id = ? AND file_data IS NOT NULL", arguments: [id])
-                    .map { (name: $0["filename"] as String, data: [UInt8]($0["file_data"] as Data)) }
-            }
+            let file = try mailing.reportID.flatMap { try Self.reportFile(db, $0) }
             let topic = try report?.topicID.flatMap { try String.fetchOne(db, sql: "SELECT title FROM topic WHERE id = ?", arguments: [$0]) }
             var upcoming: [Session] = []
             var recent: [Report] = []

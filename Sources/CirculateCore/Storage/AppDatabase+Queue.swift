@@ -225,14 +225,13 @@ extension AppDatabase {
                         + "send it now with `circulate queue release \(mailing.id ?? 0)` or drop it with `circulate queue cancel \(mailing.id ?? 0)`",
                     now, mailing.id])
             }
+            let starting = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM mailing WHERE state = 'scheduled' AND send_after <= ?"),
+                                              arguments: [now])
+            guard !starting.isEmpty else { return late }
             try db.execute(sql: "UPDATE mailing SET state = 'sending', updated_at = ? WHERE state = 'scheduled' AND send_after <= ?",
                            arguments: [now, now])
-            // Mailings with nothing left to send (everyone left before their turn) are finished.
-            try db.execute(sql: """
-                UPDATE mailing SET state = 'done', updated_at = ?
-                WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM delivery d
-                    WHERE d.mailing_id = mailing.id AND d.state IN ('queued', 'deferred', 'sending'))
-                """, arguments: [now])
+            // A mailing that starts with nothing left to send (everyone left before their turn) is finished at once.
+            try Self.finishMailings(db, Set(starting), now: now)
             return late
         }
     }

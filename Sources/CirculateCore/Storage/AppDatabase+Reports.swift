@@ -188,10 +188,12 @@ extension AppDatabase {
 
     /// The report's file, if it was attached.
     public func reportFile(_ id: Int64) throws -> (name: String, data: [UInt8])? {
-        try fetch { db in
-            try Row.fetchOne(db, sql: "SELECT filename, file_data FROM report WHERE id = ? AND file_data IS NOT NULL", arguments: [id])
-                .map { ($0["filename"], [UInt8]($0["file_data"] as Data)) }
-        }
+        try fetch { db in try Self.reportFile(db, id) }
+    }
+
+    static func reportFile(_ db: Database, _ id: Int64) throws -> (name: String, data: [UInt8])? {
+        try Row.fetchOne(db, sql: "SELECT filename, file_data FROM report WHERE id = ? AND file_data IS NOT NULL", arguments: [id])
+            .map { ($0["filename"], [UInt8]($0["file_data"] as Data)) }
     }
 
     static func report(_ db: Database, reference: String) throws -> Report {

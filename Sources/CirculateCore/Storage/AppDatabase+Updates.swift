@@ -11,9 +11,7 @@ extension AppDatabase {
         }
         guard slot > now else { throw WorkflowError("that slot has already passed; queue the update for a later one") }
         return try write { db in
-            if let taken = try Row.fetchOne(db, sql: "SELECT id FROM monthly_update WHERE slot_at = ? AND state <> 'cancelled'",
-                                            arguments: [slot]) {
-                let other: Int64 = taken["id"]
+            if let other = try Self.update(db, slot: slot) {
                 throw WorkflowError("update \(other) is already queued for that slot; change it with `circulate update cancel \(other)` and queue again, or choose another --slot")
             }
             try db.execute(sql: """
@@ -60,6 +58,11 @@ extension AppDatabase {
         }
     }
 
+    /// The update queued (or sent) for a slot, if any.
+    static func update(_ db: Database, slot: Date) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM monthly_update WHERE slot_at = ? AND state <> 'cancelled'", arguments: [slot])
+    }
+
     static func update(_ db: Database, id: Int64) throws -> MonthlyUpdate {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM monthly_update WHERE id = ?", arguments: [id]) else {
             throw WorkflowError.noUpdate(id)
@@ -103,9 +106,7 @@ extension AppDatabase {
             let mark = "updates.checked_through"
             let checkedThrough = try Self.mark(db, mark) ?? now
             for slot in rule.occurrences(after: checkedThrough, through: now, in: zone) {
-                let taken = try Int.fetchOne(db, sql: "SELECT count(*) FROM monthly_update WHERE slot_at = ? AND state <> 'cancelled'",
-                                             arguments: [slot]) ?? 0
-                guard taken == 0 else { continue }
+                guard try Self.update(db, slot: slot) == nil else { continue }
                 try db.execute(sql: "INSERT OR IGNORE INTO slot_notice (slot_at, kind, created_at) VALUES (?, 'missed', ?)",
                                arguments: [slot, now])
                 guard db.changesCount > 0 else { continue }
@@ -129,9 +130,7 @@ extension AppDatabase {
             calendar.timeZone = zone
             if remindDays > 0, let slot = rule.nextOccurrence(after: now, in: zone),
                let remindAt = calendar.date(byAdding: .day, value: -remindDays, to: slot), now >= remindAt {
-                let taken = try Int.fetchOne(db, sql: "SELECT count(*) FROM monthly_update WHERE slot_at = ? AND state <> 'cancelled'",
-                                             arguments: [slot]) ?? 0
-                if taken == 0 {
+                if try Self.update(db, slot: slot) == nil {
                     try db.execute(sql: "INSERT OR IGNORE INTO slot_notice (slot_at, kind, created_at) VALUES (?, 'reminder', ?)",
                                    arguments: [slot, now])
                     if db.changesCount > 0 {

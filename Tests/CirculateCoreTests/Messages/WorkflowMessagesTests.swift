@@ -15,17 +15,6 @@ struct WorkflowMessagesTests {
         return c.date(from: DateComponents(year: y, month: m, day: d, hour: h, minute: min)) ?? .distantPast
     }
 
-    /// A mutable clock the scheduler and builder read.
-    final class TestClock: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Date
-        init(_ start: Date) { value = start }
-        var now: Date {
-            get { lock.withLock { value } }
-            set { lock.withLock { value = newValue } }
-        }
-    }
-
     struct Built {
         var kind: Mailing.Kind
         var recipient: String
