@@ -116,6 +116,10 @@ struct InvitationScenarioTests {
         let show = try ok("session", "show", "1", "--json").object()
         let counts = show["counts"] as? [String: Int] ?? [:]
         #expect(counts["accepted"] == 1 && counts["apologies"] == 1, "\(show)")
+        // No reply yet: Sian, the key influencer, the guest, and Dana (who left; still counted as invited).
+        #expect(counts["invited"] == 4 && show["invited"] as? Int == 6, "\(show)")
+        let text = try ok("session", "show", "1").stdout
+        #expect(text.contains("Invited: 6 · coming: 1 · apologies: 1 · no reply: 4"), "\(text)")
     }
 
 }
