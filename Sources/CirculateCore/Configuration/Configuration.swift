@@ -77,6 +77,9 @@ public struct Configuration: Sendable, Equatable {
         public var giveUpAfter: TimeInterval = 4 * 86_400
         /// What to do with an in-doubt transfer.
         public var inDoubt: InDoubtPolicy = .resend
+        /// With `resend`: how many times one message in doubt is sent again before it is counted as probably
+        /// delivered (a restart that finds it in flight counts as one).
+        public var inDoubtResends = 1
         /// A scheduled send that is up to this late still goes out; later than that it is held for the coordinator.
         public var lateLimit: TimeInterval = 12 * 3600
         /// Permanent failures in a row after which a member is marked bounced.
@@ -227,6 +230,16 @@ public struct RateWindow: Sendable, Equatable, Codable {
     public init(limit: Int, seconds: TimeInterval) {
         self.limit = limit
         self.seconds = seconds
+    }
+
+    /// In words: "30/minute", "10000/day".
+    public var summary: String {
+        switch seconds {
+        case 60: "\(limit)/minute"
+        case 3600: "\(limit)/hour"
+        case 86_400: "\(limit)/day"
+        default: "\(limit) per \(Int(seconds)) s"
+        }
     }
 
     /// Known relays' published limits.

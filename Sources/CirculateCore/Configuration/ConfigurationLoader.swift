@@ -84,7 +84,7 @@ private struct TOMLReader {
         "consent": ["wording_version"],
         "list": ["address", "from_name", "reply_to", "bounce_address", "domain", "list_id", "public_base_url"],
         "delivery": ["connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial", "retry_maximum",
-                     "give_up_after", "in_doubt", "late_limit", "bounce_limit", "relay_pause"],
+                     "give_up_after", "in_doubt", "in_doubt_resends", "late_limit", "bounce_limit", "relay_pause"],
         "smtp": ["url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
                  "connect_timeout"],
     ]
@@ -197,6 +197,7 @@ private struct TOMLReader {
             config.delivery.inDoubt = policy
         }
         if let n = try int("delivery", "bounce_limit", in: 1...100) { config.delivery.bounceLimit = n }
+        if let n = try int("delivery", "in_doubt_resends", in: 0...10) { config.delivery.inDoubtResends = n }
     }
 
     func readWorkflows(into config: inout Configuration) throws(ConfigurationError) {

@@ -2,21 +2,28 @@ import Foundation
 import Logging
 
 /// Works the queue: claims due messages in bounded batches, hands them to worker threads (one transport sender,
-/// one connection, per thread), and records every recipient's outcome.
+/// one connection, per thread), and records every recipient's outcome through `OutboundQueue.record`.
 ///
 /// Durability: a message is marked `sending` in the database before any SMTP traffic, and outcomes are committed
 /// in small batches (at most `window` messages are ever claimed and unrecorded). After a crash those are the
 /// only messages whose fate is unknown; `recoverInFlight` deals with them on the next start.
+///
+/// Faults: a relay problem is one pause per outage (the other claimed messages go back untouched, and after a pause
+/// one message probes the relay before the others follow); a database that is busy or failing makes the engine
+/// back off and try again, saying so; only a broken invariant (a bug) ends `run()` with an error, after the workers
+/// have stopped.
 public final class DeliveryEngine: @unchecked Sendable {
+    // Why @unchecked Sendable is sound: the mutable fields (`stopping`, `workersLeft`) are only touched under `state`;
+    // everything else is immutable or itself thread-safe (BlockingQueue, AppDatabase).
+
     /// Tunables, with defaults.
     public struct Settings: Sendable {
         /// Worker threads, each with its own connection.
         public var connections: Int
         /// The most messages claimed but not yet recorded; bounds duplicates after a crash.
         public var window: Int
-        public var retry: RetryPolicy
-        public var inDoubt: Configuration.Delivery.InDoubtPolicy
-        public var bounceLimit: Int
+        /// How outcomes become states (retry, in doubt, bounces, the relay pause, rate accounting).
+        public var policy: RecordingPolicy
         public var lateLimit: TimeInterval
         public var rateLimits: [RateWindow]
         /// How often an idle engine looks for new work queued by the CLI.
@@ -25,8 +32,9 @@ public final class DeliveryEngine: @unchecked Sendable {
         public var recordBatch: Int
         /// See `recordBatch`.
         public var recordDelay: TimeInterval = 0.02
-        /// The first pause after a relay problem.
-        public var relayPause: TimeInterval
+        /// The first wait after the database was busy or failing; doubles up to `storageBackoffLimit`.
+        public var storageBackoff: TimeInterval = 1
+        public var storageBackoffLimit: TimeInterval = 30
 
         /// Settings from the configuration.
         public init(_ delivery: Configuration.Delivery) {
@@ -35,10 +43,7 @@ public final class DeliveryEngine: @unchecked Sendable {
             // share of a message's cost, and it is also the most messages a crash can leave in doubt.
             window = max(8, delivery.connections * 64)
             recordBatch = max(4, window / 2)
-            relayPause = delivery.relayPause
-            retry = RetryPolicy(delivery)
-            inDoubt = delivery.inDoubt
-            bounceLimit = delivery.bounceLimit
+            policy = RecordingPolicy(delivery)
             lateLimit = delivery.lateLimit
             rateLimits = delivery.rateLimits
         }
@@ -50,6 +55,8 @@ public final class DeliveryEngine: @unchecked Sendable {
     private let settings: Settings
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    /// Told when the engine starts and stops riding out a database problem (nil: it is over), for `queue status`.
+    private let problemObserver: @Sendable (String?) -> Void
 
     private let jobs = BlockingQueue<Claim>()
     private let results = BlockingQueue<DeliveryResult>()
@@ -59,13 +66,15 @@ public final class DeliveryEngine: @unchecked Sendable {
 
     /// Creates an engine; nothing runs until `run()`.
     public init(database: AppDatabase, transport: any MailTransport, builder: any MessageBuilder, settings: Settings,
-                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+                problemObserver: @escaping @Sendable (String?) -> Void = { _ in }) {
         self.database = database
         self.transport = transport
         self.builder = builder
         self.settings = settings
         self.logger = logger
         self.clock = clock
+        self.problemObserver = problemObserver
     }
 
     /// Asks `run()` to finish: no new claims; messages being sent finish and are recorded; claimed messages that
@@ -83,111 +92,246 @@ public final class DeliveryEngine: @unchecked Sendable {
         return stopping
     }
 
-    /// Runs until `stop()`; blocking, so call it on a dedicated thread.
+    /// The loop's state between turns.
+    private struct Loop {
+        var inFlight = 0
+        /// Outcomes received, not yet committed.
+        var pending: [DeliveryResult] = []
+        var firstPendingAt = Date.distantFuture
+        /// Messages to give back (a relay problem) once the database takes it.
+        var giveBack: [Claim] = []
+        /// Messages failed earlier in a run of the same policy refusal, to give back with the next record.
+        var reopen: [Int64] = []
+        var streak = PolicyStreak()
+        /// When the database next needs looking at.
+        var checkAt = Date.distantPast
+        /// Whether the relay has answered since the start or the last relay problem. Until it has, one message at a
+        /// time: an outage ends with one probe, not with every connection failing its AUTH at once.
+        var relayAnswered = false
+        var lastPrune = Date.distantPast
+        /// The database problem being ridden out, and the current wait.
+        var storageProblem: (since: Date, wait: TimeInterval)?
+    }
+
+    /// Runs until `stop()`; blocking, so call it on a dedicated thread. Throws only for a broken invariant (a bug).
     public func run() throws {
-        let recovered = try database.recoverInFlight(policy: settings.inDoubt, now: clock())
-        if recovered > 0 {
-            logger.warning("\(recovered) message(s) were in flight when circulate last stopped; delivery.in_doubt = \(settings.inDoubt.rawValue)")
-        }
-        let longest = settings.rateLimits.map(\.seconds).max() ?? 0
-        var limiter = RateLimiter(windows: settings.rateLimits,
-                                  history: longest > 0 ? try database.recentAttempts(within: longest, now: clock()) : [])
+        var loop = Loop()
+        try untilDatabaseWorks(&loop) { try recover() }
         startWorkers()
         logger.info("delivering through \(transport.description) with \(settings.connections) connection(s)")
-
-        var inFlight = 0
-        var pending: [DeliveryResult] = []   // outcomes received, not yet committed
-        var firstPendingAt = Date.distantFuture
-        var checkAt = Date.distantPast  // when the database next needs looking at
-        while !isStopping {
-            let now = clock()
-            var claimed: [Claim] = []
-            // Claim when at least half the window is free (fewer, larger claim transactions).
-            if (now >= checkAt || inFlight > 0) && settings.window - inFlight >= max(1, settings.window / 2) {
-                for mailing in try database.startDueMailings(now: now, lateLimit: settings.lateLimit) {
-                    logger.warning("mailing \(mailing.id ?? 0) \"\(mailing.subject)\" is held: it was due at \(mailing.sendAfter) and is too late to send unasked")
-                }
-                if let pause = try database.relayPause(), pause.until > now {
-                    checkAt = min(pause.until, now.addingTimeInterval(settings.pollInterval))
-                } else {
-                    let room = min(settings.window - inFlight, limiter.allowance(now: now))
-                    claimed = try database.claimDue(limit: room, now: now)
-                    limiter.record(claimed.count, at: now)
-                    inFlight += claimed.count
-                    jobs.push(claimed)
-                    if claimed.isEmpty {
-                        let next = try database.nextWakeUp() ?? .distantFuture
-                        checkAt = max(now, min(next, limiter.isUnlimited ? next : limiter.nextSlot(now: now)))
-                    } else {
-                        checkAt = now
+        do {
+            while !isStopping {
+                do {
+                    try turn(&loop)
+                    if loop.storageProblem != nil {
+                        loop.storageProblem = nil
+                        logger.notice("the database can be used again; delivery goes on")
+                        problemObserver(nil)
                     }
+                } catch let error as StorageError where error.isTransient {
+                    rideOut(error, &loop)
                 }
             }
-            // Collect outcomes; wait for them only when there is nothing else to do.
-            let wait: TimeInterval = inFlight > pending.count && claimed.isEmpty
-                ? (pending.isEmpty ? 0.05 : max(0, firstPendingAt.timeIntervalSince(clock()) + settings.recordDelay)) : 0
-            // Wake when a batch is ready (or the delay passes), not once per message.
-            let wanted = max(1, min(settings.recordBatch, inFlight) - pending.count)
-            let finished = results.drain(waitingUpTo: wait, atLeast: wanted)
-            if !finished.isEmpty && pending.isEmpty { firstPendingAt = clock() }
-            pending += finished
-            let relayTrouble = finished.contains { if case .relayProblem = $0.outcome { true } else { false } }
-            let due = pending.count >= settings.recordBatch || pending.count == inFlight || relayTrouble
-                || clock().timeIntervalSince(firstPendingAt) >= settings.recordDelay
-            if !pending.isEmpty && due {
-                try record(pending)
-                inFlight -= pending.count
-                pending.removeAll(keepingCapacity: true)
-                if relayTrouble {
-                    // The relay is in trouble: take back what the workers have not started.
-                    let unstarted = jobs.removeAll()
-                    try database.release(unstarted, now: clock())
-                    inFlight -= unstarted.count
-                }
-            }
-            if claimed.isEmpty && finished.isEmpty && inFlight == 0 {
-                idle(until: min(checkAt, clock().addingTimeInterval(settings.pollInterval)))
-                // New work queued by the CLI shows in the queue's next due time (a cheap indexed read).
-                if let next = try database.nextWakeUp(), next <= clock() { checkAt = clock() }
-            }
+        } catch {
+            logger.critical("delivery stopped by an internal error (a bug in circulate; systemd restarts the daemon): \(error)")
+            shutDown(&loop)
+            throw error
         }
-
-        // Graceful stop: put back what was not started, let the workers finish, record everything.
-        let unstarted = jobs.removeAll()
-        try database.release(unstarted, now: clock())
-        inFlight -= unstarted.count
-        jobs.close()
-        try record(pending)
-        inFlight -= pending.count
-        while inFlight > 0 {
-            let finished = results.drain(waitingUpTo: 0.5)
-            try record(finished)
-            inFlight -= finished.count
-            if finished.isEmpty && workersRunning == 0 { break }
-        }
-        waitForWorkers()
+        shutDown(&loop)
         logger.info("delivery stopped")
     }
 
-    private func record(_ finished: [DeliveryResult]) throws {
-        guard !finished.isEmpty else { return }
-        try database.record(finished, retry: settings.retry, inDoubt: settings.inDoubt, bounceLimit: settings.bounceLimit,
-                            pauseFor: { [settings] _, failures in Self.relayBackoff(initial: settings.relayPause, failures: failures) })
-        for result in finished {
-            if case .relayProblem(let problem) = result.outcome {
-                logger.error("relay problem, delivery paused: \(problem.description)")
-                break
+    /// One turn: claim what is due (if there is room), collect outcomes, record them in batches, or idle.
+    private func turn(_ loop: inout Loop) throws {
+        if !loop.giveBack.isEmpty {
+            try database.giveBack(loop.giveBack, now: clock())
+            loop.inFlight -= loop.giveBack.count
+            loop.giveBack.removeAll()
+        }
+        let now = clock()
+        var claimed: [Claim] = []
+        let window = loop.relayAnswered ? settings.window : 1
+        // Claim when at least half the window is free (fewer, larger claim transactions).
+        if (now >= loop.checkAt || loop.inFlight > 0) && window - loop.inFlight >= max(1, window / 2) {
+            for mailing in try database.startDueMailings(now: now, lateLimit: settings.lateLimit) {
+                logger.warning("mailing \(mailing.id ?? 0) is held: it was due at \(mailing.sendAfter) and is too late to send unasked; see `circulate queue status`")
+            }
+            if let pause = try database.relayPause(), pause.until > now {
+                loop.checkAt = min(pause.until, now.addingTimeInterval(settings.pollInterval))
+                loop.relayAnswered = false
+            } else {
+                claimed = try claim(&loop, room: window - loop.inFlight, now: now)
+            }
+        }
+        // Collect outcomes; wait for them only when there is nothing else to do.
+        let wait: TimeInterval = loop.inFlight > loop.pending.count && claimed.isEmpty
+            ? (loop.pending.isEmpty ? 0.05 : max(0, loop.firstPendingAt.timeIntervalSince(clock()) + settings.recordDelay)) : 0
+        // Wake when a batch is ready (or the delay passes), not once per message.
+        let wanted = max(1, min(settings.recordBatch, loop.inFlight) - loop.pending.count)
+        var finished = results.drain(waitingUpTo: wait, atLeast: wanted)
+        var relayTrouble = false
+        for index in finished.indices {
+            let result = finished[index]
+            if let run = loop.streak.observe(result.outcome, recipient: result.claim.recipient, delivery: result.claim.deliveryID) {
+                finished[index].outcome = .relayProblem(run.problem)
+                loop.reopen += run.reopen
+            }
+            switch Disposition.of(finished[index].outcome) {
+            case .pause: relayTrouble = true
+            case .sent, .deferred, .inDoubt: loop.relayAnswered = true
+            case .failed(let failure, _) where failure != .notSent: loop.relayAnswered = true
+            default: break
+            }
+        }
+        if relayTrouble { loop.relayAnswered = false }
+        if !finished.isEmpty && loop.pending.isEmpty { loop.firstPendingAt = clock() }
+        loop.pending += finished
+        let due = loop.pending.count >= settings.recordBatch || loop.pending.count == loop.inFlight || relayTrouble
+            || clock().timeIntervalSince(loop.firstPendingAt) >= settings.recordDelay
+        if !loop.pending.isEmpty && due {
+            log(try database.record(loop.pending, reopen: loop.reopen, policy: settings.policy))
+            loop.inFlight -= loop.pending.count
+            loop.pending.removeAll(keepingCapacity: true)
+            loop.reopen.removeAll()
+            if relayTrouble {
+                // One outage, one pause: what the workers have not started goes back untouched.
+                loop.giveBack = jobs.removeAll()
+                try database.giveBack(loop.giveBack, now: clock())
+                loop.inFlight -= loop.giveBack.count
+                loop.giveBack.removeAll()
+            }
+        }
+        if claimed.isEmpty && finished.isEmpty && loop.inFlight == 0 {
+            idle(until: min(loop.checkAt, clock().addingTimeInterval(settings.pollInterval)))
+            // New work queued by the CLI shows in the queue's next due time (a cheap indexed read).
+            if let next = try database.nextWakeUp(), next <= clock() { loop.checkAt = clock() }
+        }
+    }
+
+    /// Claims up to `room` due messages (fewer if the relay's rate limits say so) and hands them to the workers.
+    private func claim(_ loop: inout Loop, room: Int, now: Date) throws -> [Claim] {
+        var room = room
+        var limiter: RateLimiter?
+        if !settings.rateLimits.isEmpty {
+            if now.timeIntervalSince(loop.lastPrune) > 600 {
+                try database.pruneRateLog(windows: settings.rateLimits, now: now)
+                loop.lastPrune = now
+            }
+            var current = try database.rateLimiter(windows: settings.rateLimits, now: now)
+            room = min(room, current.allowance(now: now))
+            limiter = current
+        }
+        let claimed = try database.claimDue(limit: room, now: now, reserveRate: limiter != nil)
+        loop.inFlight += claimed.count
+        jobs.push(claimed)
+        if !claimed.isEmpty {
+            loop.checkAt = now
+        } else {
+            var next = try database.nextWakeUp() ?? .distantFuture
+            if var limiter, room == 0, next <= now { next = limiter.nextSlot(now: now) }
+            loop.checkAt = max(now, next)
+        }
+        return claimed
+    }
+
+    /// Backs off after a database problem that may pass (busy, disk full, I/O), saying so once and then every so often.
+    private func rideOut(_ error: StorageError, _ loop: inout Loop) {
+        let now = clock()
+        var problem = loop.storageProblem ?? (since: now, wait: settings.storageBackoff)
+        if loop.storageProblem == nil {
+            logger.error("the database cannot be used (\(error.description)); delivery waits and tries again")
+            problemObserver("the database cannot be used since \(now.formatted(.iso8601)) (\(error.description)); the daemon tries again every \(Int(settings.storageBackoffLimit)) s at most")
+        } else {
+            logger.warning("the database still cannot be used; trying again in \(Int(problem.wait)) s")
+        }
+        idle(until: now.addingTimeInterval(problem.wait))
+        problem.wait = min(settings.storageBackoffLimit, problem.wait * 2)
+        loop.storageProblem = problem
+    }
+
+    /// Runs `step` until the database lets it, riding out transient problems (used before the workers start).
+    private func untilDatabaseWorks(_ loop: inout Loop, _ step: () throws -> Void) throws {
+        while !isStopping {
+            do {
+                try step()
+                if loop.storageProblem != nil { problemObserver(nil) }
+                loop.storageProblem = nil
+                return
+            } catch let error as StorageError where error.isTransient {
+                rideOut(error, &loop)
             }
         }
     }
 
-    /// How long to pause after the n-th relay problem in a row: the initial pause, doubling, at most 30 minutes.
-    static func relayBackoff(initial: TimeInterval, failures: Int) -> TimeInterval {
-        min(max(1800, initial), initial * pow(2, Double(min(failures - 1, 20))))
+    /// The restart step: messages a crash left in flight, and the rate log made whole.
+    private func recover() throws {
+        let now = clock()
+        let r = try database.recoverInFlight(policy: settings.policy.inDoubt, resends: settings.policy.inDoubtResends, now: now)
+        if r.resent + r.probablyDelivered + r.cancelled + r.interruptedTests > 0 {
+            logger.warning("\(r.resent + r.probablyDelivered + r.cancelled + r.interruptedTests) message(s) were in flight when circulate last stopped: \(r.resent) will be sent again (same Message-ID), \(r.probablyDelivered) counted as probably delivered, \(r.cancelled) had been cancelled, \(r.interruptedTests) were test messages (never sent again)")
+        }
+        if !settings.rateLimits.isEmpty { try database.rebuildRateLog(windows: settings.rateLimits, now: now) }
     }
 
-    /// Sleeps until `deadline` on the engine's clock. The condition variable waits on the system clock, so the wait
-    /// is turned into a duration first (the engine's clock may be shifted, for rehearsals and tests).
+    /// Graceful stop: put back what was not started, let the workers finish, record everything that can be.
+    private func shutDown(_ loop: inout Loop) {
+        loop.giveBack += jobs.removeAll()
+        jobs.close()
+        var attempts = 0
+        while attempts < 50 {
+            let finished = results.drain(waitingUpTo: loop.inFlight > loop.pending.count + loop.giveBack.count ? 0.2 : 0)
+            loop.pending += finished
+            do {
+                try database.giveBack(loop.giveBack, now: clock())
+                loop.inFlight -= loop.giveBack.count
+                loop.giveBack.removeAll()
+                log(try database.record(loop.pending, reopen: loop.reopen, policy: settings.policy))
+                loop.inFlight -= loop.pending.count
+                loop.pending.removeAll()
+                loop.reopen.removeAll()
+            } catch {
+                // What cannot be recorded now stays `sending` and is recovered at the next start.
+                logger.error("could not record the last outcomes before stopping (\(error)); they are recovered at the next start")
+                attempts += 10
+            }
+            if loop.inFlight <= 0 || (workersRunning == 0 && finished.isEmpty && loop.pending.isEmpty) { break }
+            attempts += 1
+        }
+        waitForWorkers()
+    }
+
+    /// Writes what recording did to the journal: numbers, never an address.
+    private func log(_ events: [QueueEvent]) {
+        for event in events {
+            switch event {
+            case .deferred(let mailing, let delivery, let attempt, let next, let reply):
+                logger.info("mailing \(mailing), message \(delivery): deferred after attempt \(attempt) (\(reply)); next try \(next.formatted(.iso8601))")
+            case .failed(let mailing, let delivery, let failure, let reason):
+                logger.warning("mailing \(mailing), message \(delivery): failed (\(failure.rawValue), not counted against the person): \(reason)")
+            case .bounced(let mailing, let delivery, let member, let count, let reply):
+                logger.warning("mailing \(mailing), message \(delivery): bounced (\(reply)); member \(member) has \(count) bounce(s) in a row (delivery.bounce_limit is \(settings.policy.bounceLimit))")
+            case .memberBounced(let member, let cancelled):
+                logger.warning("member \(member) is marked bounced and is not mailed again until their address is corrected; \(cancelled) waiting message(s) cancelled")
+            case .inDoubt(let mailing, let delivery, let resendAt, let detail):
+                if let resendAt {
+                    logger.warning("mailing \(mailing), message \(delivery): in doubt (\(detail)); sending it again at \(resendAt.formatted(.iso8601)) with the same Message-ID")
+                } else {
+                    logger.warning("mailing \(mailing), message \(delivery): in doubt (\(detail)); counted as probably delivered, not sent again")
+                }
+            case .withdrawn(let mailing, let delivery, let reason):
+                logger.info("mailing \(mailing), message \(delivery): not sent: \(reason)")
+            case .paused(let pause):
+                logger.error("delivery paused until \(pause.until.formatted(.iso8601)) (try \(pause.failures) of this outage): \(Redaction.maskingAddresses(in: pause.reason))")
+            case .resumed(let since):
+                logger.notice("the relay answers again; delivery resumed after a pause that began \(since.formatted(.iso8601))")
+            case .reopened(let deliveries):
+                logger.warning("\(deliveries.count) message(s) refused by the same policy in a row are given back: the relay refuses the list, not these people")
+            }
+        }
+    }
+
+    /// Sleeps until `deadline` on the engine's clock, or until `stop()`. The condition variable waits on the system
+    /// clock, so the wait is turned into a duration first (the engine's clock may be shifted, for rehearsals and tests).
     private func idle(until deadline: Date) {
         state.lock()
         if !stopping { _ = state.wait(until: Date().addingTimeInterval(max(0, deadline.timeIntervalSince(clock())))) }
@@ -228,29 +372,41 @@ public final class DeliveryEngine: @unchecked Sendable {
     /// One worker: one sender (connection), reused for every message until a relay problem.
     private func work() {
         var sender: (any MailSender)?
-        let checker = try? database.makeDeliverabilityChecker()
+        let checker = try? database.makeLastChecker()
         while let claim = jobs.pop() {
+            let check = { [database] in checker?.check(claim.deliveryID) ?? database.lastCheck(claim.deliveryID) }
+            var startedAt: Date?
             let outcome: SendOutcome
             do {
                 let message = try builder.build(claim)
-                if sender == nil { sender = try transport.makeSender() }
-                if let sender {
-                    outcome = sender.send(message.envelope, message: message.bytes) { [database] in
-                        checker?.stillDeliverable(claim.deliveryID) ?? database.stillDeliverable(claim.deliveryID)
-                    }
-                } else {
-                    outcome = .relayProblem(RelayProblem(kind: .configuration, description: "no sender"))
+                // Checked right before the transaction too: a person who withdrew is not even named to the relay.
+                switch check() {
+                case .stop(let reason):
+                    outcome = .withdrawn(reason: reason, atRelay: false)
+                case .unknown(let detail):
+                    outcome = .checkFailed(detail: detail, atRelay: false)
+                case .go:
+                    let active = try sender ?? transport.makeSender()
+                    sender = active
+                    startedAt = clock()
+                    outcome = active.send(message.envelope, message: message.bytes, lastCheck: check)
                 }
             } catch let error as CompositionError {
-                outcome = .refused(code: 554, reply: "circulate could not compose this message: \(error)", permanent: true)
+                outcome = .notSent(reason: "circulate could not compose this message: \(error)")
+            } catch let error as AddressError {
+                outcome = .notSent(reason: "the stored address cannot be used: \(error.explanation)")
+            } catch let error as StorageError {
+                outcome = .checkFailed(detail: error.description, atRelay: false)
+            } catch let error as ConfigurationError {
+                outcome = .relayProblem(RelayProblem(kind: .configuration, description: error.description))
             } catch {
-                outcome = .relayProblem(RelayProblem(kind: .configuration, description: "\(error)"))
+                outcome = .notSent(reason: "circulate could not prepare this message: \(error)")
             }
             if case .relayProblem = outcome {
                 sender?.close()
                 sender = nil
             }
-            results.push([DeliveryResult(claim: claim, outcome: outcome, finishedAt: clock())])
+            results.push([DeliveryResult(claim: claim, outcome: outcome, startedAt: startedAt, finishedAt: clock())])
         }
         sender?.close()
     }

@@ -44,7 +44,7 @@ final class MaildirSender: MailSender {
         self.folder = folder
     }
 
-    func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> Bool) -> SendOutcome {
+    func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> LastCheck) -> SendOutcome {
         counter += 1
         var now = timeval()
         gettimeofday(&now, nil)
@@ -54,10 +54,13 @@ final class MaildirSender: MailSender {
         guard fd >= 0 else {
             return .relayProblem(RelayProblem(kind: .configuration, description: "cannot write to the outbox \(folder)/tmp (\(String(cString: strerror(errno)))); check the folder's permissions and free space"))
         }
-        guard lastCheck() else {
+        let check = lastCheck()
+        guard check == .go else {
             Glibc.close(fd)
             unlink(tmp)
-            return .withdrawn
+            if case .unknown(let detail) = check { return .checkFailed(detail: detail, atRelay: false) }
+            if case .stop(let reason) = check { return .withdrawn(reason: reason, atRelay: false) }
+            return .withdrawn(reason: "stopped", atRelay: false)
         }
         let written = message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0

@@ -10,4 +10,18 @@ public struct ErasureReceipt: Sendable, Equatable, Codable {
     public var rowsRemoved: Int
     /// Whether the write-ahead log was emptied, so no old copy of the data is left in the -wal file.
     public var logCleared: Bool
+    /// Their messages a daemon worker held at that moment (stopped at the last check; the command waits for them).
+    public var withdrawal = Withdrawal()
+
+    enum CodingKeys: String, CodingKey {
+        case reference, erasedAt, rowsRemoved, logCleared
+    }
+
+    /// Creates a receipt.
+    public init(reference: String, erasedAt: Date, rowsRemoved: Int, logCleared: Bool) {
+        self.reference = reference
+        self.erasedAt = erasedAt
+        self.rowsRemoved = rowsRemoved
+        self.logCleared = logCleared
+    }
 }

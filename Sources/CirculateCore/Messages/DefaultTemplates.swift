@@ -133,6 +133,30 @@ We were sorry not to see you at {{title}} on {{day}}; we hope all is well. Here 
 {{follow_up}}
 
 """#,
+        "notice-slot-missed.md.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+The monthly update slot ({{slot_when}}) has passed with nothing queued, so nothing was sent to members.
+
+To send this month's news now, queue it for the next slot, or use `circulate send` for a one-off message:
+
+```
+circulate update queue update.md --subject "..."
+```
+
+"""#,
+        "notice-slot-reminder.md.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+The next monthly update for {{community}} goes out on {{slot_when}}, and nothing is queued for it yet.
+
+Write the month's news in a Markdown file and queue it:
+
+```
+circulate update queue update.md --subject "News from {{community}}"
+```
+
+Check how it will look with `circulate update preview ID`. If nothing is queued by then, nothing is sent and you will get a note saying so.
+
+"""#,
         "reminder.html.mustache": #"""
 <p>A friendly reminder that this session is coming up soon:</p>
 {{#session}}
@@ -387,6 +411,23 @@ If you cannot make it, just reply to this email to send your apologies; you will
 
 The date of our next session is still to be confirmed; we will let you know as soon as it is set.
 {{/no_invitation}}
+
+"""#,
+        "subjects.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{! The subject of each message circulate writes itself; one line per kind, only the kind being sent is shown. }}
+{{#thank-you}}Thank you for coming: {{session_title}}{{/thank-you}}
+{{#missed-you}}Sorry we missed you: {{session_title}}{{/missed-you}}
+{{#no-show}}We missed you: {{session_title}}{{/no-show}}
+{{#invitation}}You are invited: {{session_title}}, {{session_day}}{{/invitation}}
+{{#reminder}}Reminder: {{session_title}}{{/reminder}}
+{{#session-moved}}New date: {{session_title}}{{/session-moved}}
+{{#session-changed}}Change to: {{session_title}}{{/session-changed}}
+{{#session-cancelled}}Cancelled: {{session_title}}{{/session-cancelled}}
+{{#report-follow-up}}Following up: {{report_title}}{{/report-follow-up}}
+{{#report-notice}}Now published: {{report_title}}{{/report-notice}}
+{{#slot-reminder}}Reminder: nothing is queued yet for the monthly update on {{slot_day}}{{/slot-reminder}}
+{{#slot-missed}}No monthly update went out on {{slot_day}}{{/slot-missed}}
 
 """#,
         "test.html.mustache": #"""

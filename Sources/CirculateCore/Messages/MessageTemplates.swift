@@ -23,6 +23,10 @@ public struct MessageTemplates: Sendable {
     /// The summary and next invitation shared by the thank-you, missed-you and no-show kinds.
     let followUp: Pair
     let kinds: [Mailing.Kind: Pair]
+    /// The subjects circulate writes itself, one section per message (`subjects.txt.mustache`).
+    let subjects: MustacheTemplate
+    /// The Markdown of notes to the coordinator, by name (`notice-NAME.md.mustache`).
+    let notices: [String: MustacheTemplate]
     /// Where they came from ("built-in", or a folder and which of its files were used), for logs.
     public let origin: String
 
@@ -31,7 +35,14 @@ public struct MessageTemplates: Sendable {
         ["message.html.mustache", "message.txt.mustache", "closing.txt.mustache",
          "session-details.html.mustache", "session-details.txt.mustache", "session-follow-up.html.mustache", "session-follow-up.txt.mustache"]
             + Mailing.Kind.allCases.flatMap { ["\($0.rawValue).html.mustache", "\($0.rawValue).txt.mustache"] }
+            + ["subjects.txt.mustache"] + noticeNames.map { "notice-\($0).md.mustache" }
     }
+
+    /// The sections of `subjects.txt.mustache`: every subject circulate writes itself.
+    public static let subjectNames = ["thank-you", "missed-you", "no-show", "invitation", "reminder", "session-moved", "session-changed",
+                                      "session-cancelled", "report-follow-up", "report-notice", "slot-reminder", "slot-missed"]
+    /// The notes to the coordinator.
+    public static let noticeNames = ["slot-reminder", "slot-missed"]
 
     /// Loads each template from `directory` where it holds that file, else the built-in copy.
     public static func load(directory: String?) throws(ConfigurationError) -> MessageTemplates {
@@ -72,9 +83,35 @@ public struct MessageTemplates: Sendable {
         for kind in Mailing.Kind.allCases {
             kinds[kind] = Pair(html: try template("\(kind.rawValue).html.mustache"), text: try template("\(kind.rawValue).txt.mustache"))
         }
+        let subjects = try template("subjects.txt.mustache")
+        var notices: [String: MustacheTemplate] = [:]
+        for name in noticeNames { notices[name] = try template("notice-\(name).md.mustache") }
         let origin = fromFolder.isEmpty ? "built-in" : "\(directory ?? "") (\(fromFolder.count) of \(fileNames.count) files; the rest built-in)"
-        return MessageTemplates(layout: layout, closing: closing, sessionDetails: sessionDetails, followUp: followUp, kinds: kinds,
-                                origin: origin)
+        let templates = MessageTemplates(layout: layout, closing: closing, sessionDetails: sessionDetails, followUp: followUp,
+                                         kinds: kinds, subjects: subjects, notices: notices, origin: origin)
+        // A subjects file that lost a section would make messages without a subject: refuse it now.
+        for name in subjectNames where templates.renderSubject(name, [:]) == nil {
+            throw ConfigurationError(file: fromFolder.contains("subjects.txt.mustache") ? (directory ?? "") + "/subjects.txt.mustache" : "built-in subjects.txt.mustache",
+                                     "has no {{#\(name)}}...{{/\(name)}} line; every subject circulate writes needs one")
+        }
+        return templates
+    }
+
+    /// The subject `name` (a section of `subjects.txt.mustache`) with `values` filled in.
+    public func subject(_ name: String, _ values: [String: Any]) -> String {
+        renderSubject(name, values) ?? name
+    }
+
+    private func renderSubject(_ name: String, _ values: [String: Any]) -> String? {
+        var context = values
+        context[name] = true
+        return subjects.render(context).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
+    }
+
+    /// The Markdown of the note to the coordinator `name` with `values` filled in.
+    public func notice(_ name: String, _ values: [String: Any]) -> String {
+        notices[name]?.render(values) ?? ""
     }
 
     private static func explain(_ error: any Error) -> String {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A topic's final report, distributed to key influencers with a personal cover note.
-public struct Report: Sendable, Equatable {
+public struct Report: Sendable, Equatable, Codable {
     public var id: Int64
     public var title: String
     public var topicID: Int64?
@@ -21,6 +21,8 @@ public struct Report: Sendable, Equatable {
     /// When the follow-up was queued.
     public var followedUpAt: Date?
     public var createdBy: String
+    /// What was asked for (title, audience, content), so that the same distribution asked for again is recognised.
+    public var requestKey: String?
 }
 
 /// One recipient of a report and where they stand.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One meeting of the community: when, where, about what; what happened (notes, attendance) once it is over.
-public struct Session: Sendable, Equatable {
+public struct Session: Sendable, Equatable, Codable {
     /// Whether the session is still going ahead.
     public enum State: String, Sendable, Codable, CaseIterable {
         case scheduled, cancelled

@@ -75,6 +75,15 @@ public struct SessionChangeResult: Sendable, Equatable {
     public var materialChange: Bool
     /// The update or cancellation mailing queued for the people invited, if any.
     public var notice: QueueingResult?
+    /// Messages about it cancelled (a cancelled session's invitations and reminders not yet sent).
+    public var withdrawal = Withdrawal()
+
+    /// Creates a result.
+    public init(session: Session, materialChange: Bool, notice: QueueingResult?) {
+        self.session = session
+        self.materialChange = materialChange
+        self.notice = notice
+    }
 }
 
 /// The rules for session text: one line each; a link must be http(s).

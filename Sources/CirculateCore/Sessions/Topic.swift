@@ -1,7 +1,7 @@
 import Foundation
 
 /// A theme the community works on over a series of sessions (usually one to five), closed with a report.
-public struct Topic: Sendable, Equatable {
+public struct Topic: Sendable, Equatable, Codable {
     /// Open while sessions are still held; closed when the work is written up.
     public enum State: String, Sendable, Codable, CaseIterable {
         case open, closed

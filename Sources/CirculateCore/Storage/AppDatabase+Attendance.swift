@@ -30,7 +30,7 @@ extension AppDatabase {
         if status == .attended && !options.tags.contains("attendee") { options.tags.append("attendee") }
         var recorded = 0, newly = 0, unlisted = 0, notMailable = 0
         let report = try importSheet(sheet, options: options, key: key, now: now) { db, report in
-            let session = try Self.session(db, id: id)
+            let session = try Session.find(db, id: id)
             guard session.state == .scheduled else { throw WorkflowError("session \(id) was cancelled; attendance cannot be recorded for it") }
             guard session.startsAt <= now.addingTimeInterval(12 * 3600) else {
                 throw WorkflowError("session \(id) has not happened yet (see `circulate session show \(id)`); record attendance once it has")

@@ -12,9 +12,11 @@ extension AppDatabase {
         var receipt = try write { db -> ErasureReceipt in
             let member = try Self.existingMember(db, address, key: key)
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
-            var removed = 0
-            // Every table that refers to a person is listed here; later tables add themselves to this function.
-            for table in ["delivery", "participation", "report_recipient", "consent_event", "member_tag"] {
+            // Their messages first, through the queue: one a daemon worker holds keeps an emptied row until let go of.
+            let queue = try OutboundQueue.forget(db, member: id, now: now)
+            var removed = queue.deleted + queue.inFlight.count
+            // Every other table that refers to a person is listed here; later tables add themselves to this function.
+            for table in ["participation", "report_recipient", "consent_event", "member_tag"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
                 removed += db.changesCount
             }
@@ -25,7 +27,10 @@ extension AppDatabase {
             let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
             try db.execute(sql: "INSERT INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
                            arguments: [reference, now, erasedBy, removed])
-            return ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: removed, logCleared: false)
+            var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: removed, logCleared: false)
+            receipt.withdrawal.inFlight = queue.inFlight
+            receipt.withdrawal.erased = true
+            return receipt
         }
         receipt.logCleared = clearWriteAheadLog()
         return receipt

@@ -47,7 +47,7 @@ extension AppDatabase {
                 arguments += [tag]
             }
             if let stream = filter.stream {
-                clauses.append("status = 'active' AND lawful_basis IS NOT NULL AND \(Self.column(for: stream)) = 1")
+                clauses.append("status = '\(MemberStatus.active.rawValue)' AND lawful_basis IS NOT NULL AND \(stream.column) = 1")
             }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             var members = try Member.fetchAll(db, sql: "SELECT * FROM member \(whereSQL) ORDER BY email_key", arguments: arguments)
@@ -115,12 +115,12 @@ extension AppDatabase {
             }
             for stream in changes.disableStreams where member.streams[stream] {
                 member.streams[stream] = false
-                try Self.cancelPending(db, member: id, stream: stream, reason: "recipient left \(stream.rawValue)", now: now)
+                try OutboundQueue.cancel(db, .member(id, stream: stream), reason: "the recipient left \(stream.rawValue)", now: now)
                 try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis,
                                 source: changes.source, wording: nil, by: changes.recordedBy, now: now)
             }
             if member.status == .active && member.streams.isEmpty {
-                try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
+                try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
                 member.status = .unsubscribed
                 member.lawfulBasis = nil
                 member.statusChangedAt = now
@@ -151,9 +151,9 @@ extension AppDatabase {
                 try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source,
                                 wording: nil, by: recordedBy, now: now)
                 member.streams[stream] = false
-                try Self.cancelPending(db, member: id, stream: stream, reason: "recipient left \(stream.rawValue)", now: now)
+                try OutboundQueue.cancel(db, .member(id, stream: stream), reason: "the recipient left \(stream.rawValue)", now: now)
                 if member.streams.isEmpty {
-                    try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
+                    try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
                     member.status = .unsubscribed
                     member.lawfulBasis = nil
                     member.statusChangedAt = now
@@ -165,7 +165,7 @@ extension AppDatabase {
                 guard member.status != .unsubscribed else { return .alreadyUnsubscribed(since: member.statusChangedAt) }
                 try Self.record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source,
                                 wording: nil, by: recordedBy, now: now)
-                try Self.cancelPending(db, member: id, stream: nil, reason: "recipient unsubscribed", now: now)
+                try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
                 member.status = .unsubscribed
                 member.lawfulBasis = nil
                 member.streams = .none
@@ -179,14 +179,6 @@ extension AppDatabase {
     }
 
     // MARK: - Building blocks shared by the transactions above (always called inside one)
-
-    static func column(for stream: MailStream) -> String {
-        switch stream {
-        case .monthlyUpdate: "monthly_update"
-        case .sessionInvitations: "session_invitations"
-        case .reports: "reports"
-        }
-    }
 
     static func member(_ db: Database, key: String) throws -> Member? {
         try Member.fetchOne(db.cachedStatement(sql: "SELECT * FROM member WHERE email_key = ?"), arguments: [key])

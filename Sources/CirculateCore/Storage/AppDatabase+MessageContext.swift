@@ -26,30 +26,30 @@ extension AppDatabase {
     /// Reads the context of a mailing as of `now`.
     public func mailingContext(_ mailing: Mailing, now: Date) throws -> MailingContext {
         try fetch { db in
-            let session = try mailing.sessionID.map { try Self.session(db, id: $0) }
-            var invitation = try mailing.invitationSessionID.map { try Self.session(db, id: $0) }
+            let session = try mailing.sessionID.map { try Session.find(db, id: $0) }
+            var invitation = try mailing.invitationSessionID.map { try Session.find(db, id: $0) }
             if let i = invitation, mailing.kind != .sessionCancelled, i.state == .cancelled || i.endsAt <= now {
                 invitation = nil
             }
             if [.thankYou, .missedYou, .noShow].contains(mailing.kind), invitation == nil {
                 // The session first chosen is off: invite to whatever comes next instead.
-                invitation = try Self.nextSession(db, after: max(now, session?.endsAt ?? now))
+                invitation = try Session.next(db, after: max(now, session?.endsAt ?? now))
             }
-            let report = try mailing.reportID.map { try Self.report(db, id: $0) }
+            let report = try mailing.reportID.map { try Report.find(db, id: $0) }
             let file = try mailing.reportID.flatMap { try Self.reportFile(db, $0) }
             let topic = try report?.topicID.flatMap { try String.fetchOne(db, sql: "SELECT title FROM topic WHERE id = ?", arguments: [$0]) }
             var upcoming: [Session] = []
             var recent: [Report] = []
             if mailing.kind == .update {
-                upcoming = try Row.fetchAll(db, sql: """
-                    \(Self.sessionSelect) WHERE s.state = 'scheduled' AND s.starts_at > ? ORDER BY s.starts_at LIMIT 6
-                    """, arguments: [now]).map(Session.init(row:))
-                recent = try Row.fetchAll(db, sql: "\(Self.reportSelect) WHERE distributed_at > ? ORDER BY id DESC LIMIT 6",
-                                          arguments: [now.addingTimeInterval(-62 * 86_400)]).map(Report.init(row:))
+                upcoming = try Session.fetchAll(db, sql: """
+                    \(Session.select) WHERE s.state = 'scheduled' AND s.starts_at > ? ORDER BY s.starts_at LIMIT 6
+                    """, arguments: [now])
+                recent = try Report.fetchAll(db, sql: "\(Report.select) WHERE distributed_at > ? ORDER BY id DESC LIMIT 6",
+                                             arguments: [now.addingTimeInterval(-62 * 86_400)])
             }
             return MailingContext(mailing: mailing, session: session, invitation: invitation, report: report, reportTopic: topic,
                                   reportFile: file, upcoming: upcoming, recentReports: recent,
-                                  nextSession: try Self.nextSession(db, after: now))
+                                  nextSession: try Session.next(db, after: now))
         }
     }
 }

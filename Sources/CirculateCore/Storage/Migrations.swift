@@ -276,6 +276,98 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4: the queue as its own module") { db in
+            // The delivery table again: a `held` state (a held mailing's messages leave the claim index), a count of
+            // doubts instead of a flag, the class of each failure, and cancellations asked for while in flight.
+            // The old ids' high-water mark is kept, so no id of a deleted message is ever handed out again.
+            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'delivery'")
+            try db.execute(sql: """
+                CREATE TABLE new_delivery (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    mailing_id INTEGER NOT NULL REFERENCES mailing(id) ON DELETE CASCADE,
+                    member_id INTEGER REFERENCES member(id) ON DELETE CASCADE,
+                    recipient TEXT NOT NULL,
+                    message_id TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL CHECK (state IN ('queued', 'held', 'sending', 'deferred', 'sent', 'failed', 'cancelled')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    next_attempt_at DATETIME NOT NULL,
+                    last_attempt_at DATETIME,
+                    reply_code INTEGER,
+                    reply TEXT,
+                    -- How many times the message's fate was unknown (connection lost after the final dot, a crash).
+                    doubts INTEGER NOT NULL DEFAULT 0 CHECK (doubts >= 0),
+                    -- Why a failed message failed; only 'bounce' counts against the person.
+                    failure TEXT CHECK (failure IN ('bounce', 'rejected', 'gave-up', 'not-sent')),
+                    -- Set when a message in flight is cancelled: the last check before its content reads it.
+                    cancel_requested TEXT,
+                    queued_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    UNIQUE (mailing_id, member_id),
+                    CHECK ((state = 'failed') = (failure IS NOT NULL))
+                );
+                INSERT INTO new_delivery (id, mailing_id, member_id, recipient, message_id, state, attempts, next_attempt_at,
+                                          last_attempt_at, reply_code, reply, doubts, failure, queued_at, updated_at)
+                SELECT d.id, d.mailing_id, d.member_id, d.recipient, d.message_id,
+                       CASE
+                           -- Test messages are one-offs: one left waiting would otherwise be sent by the daemon later.
+                           WHEN g.kind = 'test' AND d.state IN ('queued', 'deferred') THEN 'cancelled'
+                           WHEN g.kind = 'test' AND d.state = 'sending' THEN 'failed'
+                           WHEN g.state = 'held' AND d.state IN ('queued', 'deferred') THEN 'held'
+                           ELSE d.state END,
+                       d.attempts, d.next_attempt_at, d.last_attempt_at, d.reply_code,
+                       CASE WHEN g.kind = 'test' AND d.state IN ('queued', 'deferred', 'sending')
+                            THEN 'a test message left unfinished by an earlier release; test messages are never sent later'
+                            ELSE d.reply END,
+                       d.in_doubt,
+                       CASE
+                           WHEN g.kind = 'test' AND d.state = 'sending' THEN 'not-sent'
+                           WHEN d.state <> 'failed' THEN NULL
+                           WHEN d.reply LIKE 'gave up%' THEN 'gave-up'
+                           WHEN d.reply LIKE '%circulate''s own check%' OR d.reply LIKE 'circulate could not compose%' THEN 'not-sent'
+                           WHEN d.reply GLOB '5[0-9][0-9][ -]5.1.*' OR d.reply GLOB '5[0-9][0-9][ -]5.2.1*'
+                                OR (d.reply_code IN (550, 551) AND NOT d.reply GLOB '5[0-9][0-9][ -]5.[0-9]*') THEN 'bounce'
+                           ELSE 'rejected' END,
+                       d.queued_at, d.updated_at
+                FROM delivery d JOIN mailing g ON g.id = d.mailing_id;
+                DROP TABLE delivery;
+                ALTER TABLE new_delivery RENAME TO delivery;
+                -- Exactly the claimable states (Delivery.State.claimable, in the order the queue writes them; a test
+                -- compares the two): claiming and finding the next wake-up walk this index.
+                CREATE INDEX delivery_due ON delivery(next_attempt_at, id) WHERE state IN ('deferred', 'queued');
+                CREATE INDEX delivery_by_mailing ON delivery(mailing_id, state);
+                -- By member only: state changes then leave this index alone (it serves unsubscribe and erasure).
+                CREATE INDEX delivery_by_member ON delivery(member_id);
+                CREATE INDEX delivery_by_attempt ON delivery(last_attempt_at) WHERE last_attempt_at IS NOT NULL;
+
+                UPDATE mailing SET state = 'done'
+                WHERE kind = 'test' AND state <> 'done'
+                  AND NOT EXISTS (SELECT 1 FROM delivery WHERE mailing_id = mailing.id AND state IN ('queued', 'held', 'sending', 'deferred'));
+
+                -- What the coordinator asked for (a digest), so the same command run again finds the mailing.
+                ALTER TABLE mailing ADD COLUMN request_key TEXT;
+                CREATE INDEX mailing_by_request ON mailing(request_key) WHERE request_key IS NOT NULL;
+                ALTER TABLE report ADD COLUMN request_key TEXT;
+                CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
+
+                -- Every SMTP transaction the relay saw, for its rate limits; entries older than the longest window go.
+                -- No personal data: a time and a message number.
+                CREATE TABLE relay_attempt (
+                    id INTEGER PRIMARY KEY,
+                    at DATETIME NOT NULL,
+                    delivery_id INTEGER,
+                    -- 0 while the message is claimed and its transaction may start at any moment.
+                    settled INTEGER NOT NULL CHECK (settled IN (0, 1))
+                );
+                CREATE INDEX relay_attempt_by_time ON relay_attempt(at);
+                CREATE INDEX relay_attempt_by_delivery ON relay_attempt(delivery_id) WHERE delivery_id IS NOT NULL;
+                """)
+            if let sequence {
+                try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'delivery'", arguments: [sequence])
+                if db.changesCount == 0 {
+                    try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('delivery', ?)", arguments: [sequence])
+                }
+            }
+        }
         return migrator
     }
 }

@@ -6,11 +6,15 @@ public struct StorageError: Failure, Sendable {
     public let kind: FailureKind
     /// What happened and what to do.
     public let description: String
+    /// Whether trying again later may work (busy, disk full, I/O): the daemon backs off and retries. Otherwise the
+    /// database refused something circulate should never ask (a broken invariant: a bug).
+    public let isTransient: Bool
 
     /// Creates an error.
-    public init(kind: FailureKind, _ description: String) {
+    public init(kind: FailureKind, _ description: String, transient: Bool = true) {
         self.kind = kind
         self.description = description
+        isTransient = transient
     }
 
     /// Classifies an SQLite error raised while working on the database at `path`.
@@ -24,8 +28,12 @@ public struct StorageError: Failure, Sendable {
             return StorageError(kind: .storage, "the database \(path) cannot be opened for writing; check the file and folder permissions")
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             return StorageError(kind: .storage, "the database \(path) is damaged or is not a circulate database; restore it from a backup")
+        case .SQLITE_IOERR, .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT:
+            return StorageError(kind: .storage, "the database \(path) could not be read or written (\(error.message ?? "SQLite code \(error.resultCode.rawValue)")); nothing was changed; check the disk")
         default:
-            return StorageError(kind: .storage, "the database \(path) reported an error (\(error.message ?? "SQLite code \(error.resultCode.rawValue)")); nothing was changed")
+            // A constraint or SQL error: circulate asked for something its own schema forbids.
+            return StorageError(kind: .storage, "the database \(path) refused a change (\(error.message ?? "SQLite code \(error.resultCode.rawValue)")); nothing was changed; this is a bug in circulate, please report it",
+                                transient: false)
         }
     }
 }

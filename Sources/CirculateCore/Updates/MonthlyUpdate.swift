@@ -1,7 +1,7 @@
 import Foundation
 
 /// The coordinator's content for one slot of the monthly update.
-public struct MonthlyUpdate: Sendable, Equatable {
+public struct MonthlyUpdate: Sendable, Equatable, Codable {
     /// Queued for its slot; sent (handed to the queue at the slot); or cancelled.
     public enum State: String, Sendable, Codable, CaseIterable {
         case queued, sent, cancelled

@@ -18,7 +18,9 @@ extension Circulate {
         func execute(_ context: CommandContext) throws {
             let address = try parseAddress(email)
             let erasedBy = try TextField.clean(by ?? context.operatorName, field: "by", maxLength: 100)
-            let receipt = try context.database().erase(address, key: context.instanceKey(), erasedBy: erasedBy, now: context.now)
+            let database = try context.database()
+            let receipt = try database.erase(address, key: context.instanceKey(), erasedBy: erasedBy, now: context.now)
+            try Withdrawals.settle(receipt.withdrawal, database: database, context: context)
             if !receipt.logCleared {
                 Terminal.warning("the erasure is committed, but another process (the daemon?) kept the database busy, so an old copy "
                                  + "may remain in the -wal file until its next checkpoint; run `circulate erase` again later to clear it")

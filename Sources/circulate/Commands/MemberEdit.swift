@@ -56,8 +56,12 @@ extension Circulate.MemberCommand {
             guard !changes.isEmpty else {
                 throw ValidationError("nothing to change; see `circulate member edit --help` for what can be changed")
             }
-            let profile = try context.database().edit(address, changes: changes, wordingVersion: consent.wording(context),
-                                                      key: context.instanceKey(), now: context.now)
+            let database = try context.database()
+            let profile = try database.edit(address, changes: changes, wordingVersion: consent.wording(context),
+                                            key: context.instanceKey(), now: context.now)
+            if let current = try? EmailAddress(profile.member.email) {
+                try Withdrawals.settle(try database.withdrawalsInFlight(for: current), database: database, context: context)
+            }
             if json { return try Terminal.printJSON(MemberJSON(profile)) }
             print("Updated \(profile.member.email).")
             print(MemberText.describe(profile, zone: context.configuration.community.timeZone))

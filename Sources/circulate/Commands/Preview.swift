@@ -71,6 +71,7 @@ extension Circulate {
             }
             let db = try context.database()
             let now = context.now
+            let workflows = try context.workflowContext()
             let mailing: Mailing
             switch kind {
             case .announcement, .test, .update:
@@ -88,27 +89,17 @@ extension Circulate {
                 switch kind {
                 case .thankYou, .missedYou, .noShow:
                     let next = try db.nextSession(after: max(now, s.endsAt))
-                    let subject = kind == .thankYou ? "Thank you for coming: \(s.title)"
-                        : kind == .missedYou ? "Sorry we missed you: \(s.title)" : "We missed you: \(s.title)"
-                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: subject,
+                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: workflows.subject(kind.rawValue, session: s),
                                      body: "", now: now, sessionID: s.id, invitationSessionID: next?.id)
-                case .invitation, .reminder:
-                    let zone = context.configuration.community.timeZone
-                    mailing = .draft(kind: kind, stream: .sessionInvitations,
-                                     subject: kind == .invitation ? "You are invited: \(s.title), \(LocalTime.day(s.startsAt, in: zone))" : "Reminder: \(s.title)",
-                                     body: "", now: now, sessionID: s.id, invitationSessionID: s.id)
-                case .sessionChanged:
-                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: "Change to: \(s.title)", body: "", now: now,
-                                     sessionID: s.id, invitationSessionID: s.id)
                 default:
-                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: "Cancelled: \(s.title)", body: "", now: now,
-                                     sessionID: s.id, invitationSessionID: s.id)
+                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: workflows.subject(kind.rawValue, session: s),
+                                     body: "", now: now, sessionID: s.id, invitationSessionID: s.id)
                 }
             case .report, .reportFollowUp, .reportNotice:
                 guard let report else { throw ValidationError("Give the report: --report R.") }
                 let status = try db.reportStatus(report)
                 let r = status.report
-                let subject = kind == .report ? r.title : kind == .reportFollowUp ? "Following up: \(r.title)" : "Now published: \(r.title)"
+                let subject = kind == .report ? r.title : workflows.subject(kind.rawValue, report: r.title)
                 mailing = .draft(kind: kind, stream: .reports, subject: subject, body: kind == .report ? (r.coverNote ?? "") : "",
                                  now: now, reportID: r.id)
             case .coordinatorNotice:

@@ -34,7 +34,14 @@ extension Circulate {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             setup.notifier.ready(status: "delivering through \(setup.transportDescription)")
-            try await group.run()
+            defer { setup.state.finish() }
+            do {
+                try await group.run()
+            } catch {
+                // A broken invariant (a bug): stop with a non-zero status so that systemd restarts the daemon.
+                Terminal.error("circulate serve stopped on an internal error (a bug; please report it): \(error)")
+                throw ExitCode(ExitStatus.internalError)
+            }
             logger.info("circulate serve stopped")
         }
     }
@@ -47,6 +54,7 @@ struct DaemonSetup {
     let notifier: SystemdNotifier
     let transportDescription: String
     let lock: InstanceLock
+    let state: DaemonStateFile
 
     init(_ global: GlobalOptions, logger: Logger) throws {
         let context = try CommandContext(global)
@@ -55,14 +63,45 @@ struct DaemonSetup {
         let database = try context.database()
         let transport = try context.transport()
         transportDescription = transport.description
-        // Built here so that a broken template stops the daemon at start-up, naming the file and line.
-        let builder = try context.messageBuilder(database)
+        // Parsed here so that a broken template stops the daemon at start-up, naming the file and line.
+        let templates = try context.templates()
+        let builder = try context.messageBuilder(database, templates: templates)
+        state = DaemonStateFile(path: DaemonState.path(forDatabase: config.storage.database), logger: logger)
         let engine = DeliveryEngine(database: database, transport: transport, builder: builder,
-                                    settings: DeliveryEngine.Settings(config.delivery), logger: logger, clock: context.clock)
-        scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, configuration: config, logger: logger,
-                                                                  clock: context.clock), logger: logger)
+                                    settings: DeliveryEngine.Settings(config.delivery), logger: logger, clock: context.clock,
+                                    problemObserver: { [state] problem in state.report(problem) })
+        scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, context: try context.workflowContext(templates),
+                                                                  logger: logger, clock: context.clock), logger: logger)
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
+    }
+}
+
+/// The daemon's state file (see `DaemonState`): written at start, on each database problem and its end, removed at
+/// a clean stop.
+final class DaemonStateFile: Sendable {
+    private let path: String
+    private let logger: Logger
+    private let started = Date()
+
+    init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+        report(nil)
+    }
+
+    /// Records the problem the daemon is riding out (nil: none).
+    func report(_ problem: String?) {
+        do {
+            try DaemonState(pid: getpid(), startedAt: started, problem: problem, problemSince: problem == nil ? nil : Date()).write(to: path)
+        } catch {
+            logger.warning("cannot write the daemon's state file \(path) (\(error)); `queue status` will not show the daemon's problems")
+        }
+    }
+
+    /// A clean stop: nothing to report.
+    func finish() {
+        try? FileManager.default.removeItem(atPath: path)
     }
 }
 
@@ -105,13 +144,15 @@ struct SchedulerService: Service, CustomStringConvertible {
     var description: String { "SchedulerService" }
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
+        try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try scheduler.tick()
-                } catch {
-                    // A failed step is retried at the next tick; it changed nothing (each step is one transaction).
-                    logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(error)"])
+                } catch let error as StorageError where !error.isTransient {
+                    throw error  // a broken invariant: the daemon stops (systemd restarts it)
+                } catch let failure as any Failure {
+                    // A failed step changed nothing (each step is one transaction); it is tried again shortly.
+                    logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
                 }
                 let wait = min(60, max(0.2, scheduler.nextWake().timeIntervalSince(scheduler.clock())))
                 do { try await Task.sleep(for: .seconds(wait)) } catch { return }

@@ -29,8 +29,10 @@ extension Circulate {
             let parsedStream = try stream.map { try MailStream(parsing: $0) }
             let cleanSource = try TextField.clean(source, field: "source", maxLength: 500)
             let key = try InstanceSetup.loadKey(context.configuration, environment: context.environment)
-            let outcome = try context.database().unsubscribe(address, stream: parsedStream, source: cleanSource.isEmpty ? "unsubscribed by the coordinator" : cleanSource,
-                                                             recordedBy: by ?? context.operatorName, key: key, now: context.now)
+            let database = try context.database()
+            let outcome = try database.unsubscribe(address, stream: parsedStream, source: cleanSource.isEmpty ? "unsubscribed by the coordinator" : cleanSource,
+                                                   recordedBy: by ?? context.operatorName, key: key, now: context.now)
+            try Withdrawals.settle(try database.withdrawalsInFlight(for: address), database: database, context: context)
             let zone = context.configuration.community.timeZone
             switch outcome {
             case .unsubscribed:

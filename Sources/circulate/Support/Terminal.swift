@@ -13,6 +13,11 @@ enum Terminal {
         FileHandle.standardError.write(Data("circulate: warning: \(message)\n".utf8))
     }
 
+    /// A note on standard error (so that `--json` output stays clean).
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data(("circulate: " + message + "\n").utf8))
+    }
+
     /// Prints a value as pretty JSON (snake_case keys, ISO 8601 UTC dates).
     static func printJSON(_ value: some Encodable) throws {
         let encoder = JSONEncoder()

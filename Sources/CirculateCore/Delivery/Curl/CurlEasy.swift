@@ -38,8 +38,9 @@ struct CurlTransferResult {
     var contentStarted: Bool
     /// Whether libcurl took every byte of the content.
     var contentComplete: Bool
-    /// Whether the `beforeContent` check said no, so the transfer was abandoned before any content was handed over.
-    var withdrawn: Bool
+    /// What the `beforeContent` check said, if it did not say go: the transfer was then abandoned before any content
+    /// was handed over.
+    var withheld: LastCheck?
     /// Whether the watchdog ended the transfer.
     var timedOut: Bool
 }
@@ -162,7 +163,7 @@ final class CurlEasy {
         return CurlTransferResult(code: code, responseCode: responseCode, reply: transfer.reply(withCode: responseCode),
                                   errorText: code == CURLE_OK ? "" : errorText(code),
                                   contentStarted: transfer.started, contentComplete: transfer.contentComplete,
-                                  withdrawn: transfer.withdrawn, timedOut: transfer.timedOut)
+                                  withheld: transfer.withheld, timedOut: transfer.timedOut)
     }
 
     /// Points the callbacks at a transfer (or at nothing, so a late callback cannot reach a released object).
@@ -205,7 +206,7 @@ final class CurlTransfer {
     private static let replyLimit = 512
 
     private let content: UnsafeRawBufferPointer
-    private var beforeContent: (() -> Bool)?
+    private var beforeContent: (() -> LastCheck)?
     private let watchdog: CurlWatchdog
     private var deadline: ContinuousClock.Instant
     private var taken = 0
@@ -217,14 +218,14 @@ final class CurlTransfer {
 
     /// Whether libcurl has asked for content.
     private(set) var started = false
-    /// Whether `beforeContent` said no.
-    private(set) var withdrawn = false
+    /// What `beforeContent` said, when it did not say go.
+    private(set) var withheld: LastCheck?
     /// Whether the watchdog ended the transfer.
     private(set) var timedOut = false
 
     /// A transfer that uploads `content` (which must stay valid until `perform` returns) and runs `beforeContent`
     /// when libcurl first asks for content; the closure is dropped when the transfer ends.
-    init(content: UnsafeRawBufferPointer, beforeContent: @escaping () -> Bool, watchdog: CurlWatchdog) {
+    init(content: UnsafeRawBufferPointer, beforeContent: @escaping () -> LastCheck, watchdog: CurlWatchdog) {
         self.content = content
         self.beforeContent = beforeContent
         self.watchdog = watchdog
@@ -232,7 +233,7 @@ final class CurlTransfer {
     }
 
     /// Whether every byte of the content was taken by libcurl.
-    var contentComplete: Bool { started && !withdrawn && taken == content.count }
+    var contentComplete: Bool { started && withheld == nil && taken == content.count }
 
     /// The latest of the last two replies that has this code (any code for 0), as text; empty if neither has.
     func reply(withCode code: Int) -> String {
@@ -258,9 +259,12 @@ final class CurlTransfer {
     func provideContent(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
         if !started {
             started = true
-            if let beforeContent, !beforeContent() {
-                withdrawn = true
-                return Int(CURL_READFUNC_ABORT)
+            if let beforeContent {
+                let answer = beforeContent()
+                if answer != .go {
+                    withheld = answer
+                    return Int(CURL_READFUNC_ABORT)
+                }
             }
         }
         let count = min(capacity, content.count - taken)

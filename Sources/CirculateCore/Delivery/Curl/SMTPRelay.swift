@@ -18,6 +18,9 @@ public struct SMTPRelayConfiguration: Sendable, CustomStringConvertible {
     public let username: String?
     /// The AUTH password; only ever handed to libcurl.
     public let password: Secret?
+    /// Reads the password again (from its file) for each new connection, so that a corrected password needs no
+    /// restart; nil when it cannot change while circulate runs.
+    public var passwordReloader: (@Sendable () throws -> Secret?)?
     /// A PEM file of the certificate authorities to trust instead of the system's (for a private CA).
     public let caFile: String?
     /// Whether certificate and host-name checks are off; allowed only for a relay on this machine.
@@ -210,13 +213,13 @@ public final class CurlSMTPSender: MailSender {
     }
 
     /// Hands one message for one recipient to the relay; see `MailSender.send`.
-    public func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> Bool) -> SendOutcome {
+    public func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> LastCheck) -> SendOutcome {
         if closed {
             return .relayProblem(RelayProblem(kind: .configuration, description: "this SMTP sender was already closed (a bug in circulate)"))
         }
         if let refusal = checkEnvelope(envelope) { return refusal }
         if message.isEmpty {
-            return .refused(code: 554, reply: "554 5.6.0 not sent: the message is empty (circulate's own check)", permanent: true)
+            return .notSent(reason: "the message is empty (circulate's own check; nothing reached the relay)")
         }
         let easy: CurlEasy
         do {
@@ -283,12 +286,25 @@ public final class CurlSMTPSender: MailSender {
         try easy.set(CURLOPT_SSL_VERIFYPEER, c.insecureSkipVerify ? 0 : 1)
         try easy.set(CURLOPT_SSL_VERIFYHOST, c.insecureSkipVerify ? 0 : 2)
         if let caFile = c.caFile { try easy.set(CURLOPT_CAINFO, caFile) }
-        if let username = c.username, let password = c.password {
+        // The certificate authorities are read again for each new connection (no cached store), so a corrected
+        // smtp.ca_file needs no restart either.
+        try easy.set(CURLOPT_CA_CACHE_TIMEOUT, 0)
+        if let username = c.username, let password = try currentPassword() {
             try easy.set(CURLOPT_USERNAME, username)
             try easy.set(CURLOPT_PASSWORD, bytes: password.bytes)
             try easy.set(CURLOPT_SASL_IR, 1)  // AUTH PLAIN with the initial response: one round trip, not two
         }
         return easy
+    }
+
+    /// The password as its file holds it now (see `SMTPRelayConfiguration.passwordReloader`).
+    private func currentPassword() throws(CurlSetupError) -> Secret? {
+        guard let reload = configuration.passwordReloader else { return configuration.password }
+        do {
+            return try reload() ?? configuration.password
+        } catch {
+            throw CurlSetupError(code: CURLE_LOGIN_DENIED.rawValue, description: "the relay password cannot be read again (\(error)); check smtp.password_file")
+        }
     }
 
     private func milliseconds(_ duration: Duration) -> Int {
@@ -309,9 +325,9 @@ public final class CurlSMTPSender: MailSender {
         // A permanent refusal, as the relay itself would give (RFC 6531 §3.5 for SMTPUTF8): it concerns this one
         // recipient, and pausing the whole relay for it would hold up everyone else's mail.
         if problem == .needsSMTPUTF8 {
-            return .refused(code: 553, reply: "553 5.6.7 not sent: \(problem); set smtp.smtputf8 = true if the relay supports SMTPUTF8 (circulate's own check)", permanent: true)
+            return .notSent(reason: "\(problem); set smtp.smtputf8 = true if the relay supports SMTPUTF8 (circulate's own check; nothing reached the relay)")
         }
-        return .refused(code: 553, reply: "553 5.1.3 not sent: the recipient address \(problem) (circulate's own check, nothing reached the relay)", permanent: true)
+        return .notSent(reason: "the recipient address \(problem) (circulate's own check; nothing reached the relay)")
     }
 }
 
@@ -411,7 +427,11 @@ struct SMTPOutcome {
     var outcome: SendOutcome {
         let code = result.responseCode
         if result.code == CURLE_OK { return .accepted(reply: reply) }
-        if result.withdrawn { return .withdrawn }
+        switch result.withheld {
+        case .stop(let reason)?: return .withdrawn(reason: reason, atRelay: true)
+        case .unknown(let detail)?: return .checkFailed(detail: detail, atRelay: true)
+        case .go?, nil: break
+        }
         if result.contentComplete { return afterContent(code) }
         if result.contentStarted {
             // No final dot went out, so the relay discards the partial message: safe to retry as a relay problem.
@@ -428,10 +448,8 @@ struct SMTPOutcome {
         switch code {
         case 200..<300:
             return .accepted(reply: reply)  // e.g. 251, which libcurl counts as an error
-        case 421:
-            return problem(.unavailable, "the relay is shutting down or overloaded (\(reply)); the message was not accepted, delivery will pause and retry", code: code)
         case 400..<600:
-            return .refused(code: code, reply: reply, permanent: code >= 500)
+            return .refused(SMTPReply(code: code, text: reply, stage: .endOfData))
         default:
             let why = isTimeout ? "no reply within \(seconds(configuration.endOfDataTimeout))" : result.errorText
             return .inDoubt(detail: "the whole message was sent but the relay did not confirm it (\(why)); it may or may not have been accepted")
@@ -441,12 +459,6 @@ struct SMTPOutcome {
     private func beforeContent(_ code: Int) -> SendOutcome {
         if isTimeout {
             return problem(.timeout, "the relay \(configuration) did not answer in time (\(result.errorText)); it may be overloaded, or a firewall may be dropping the connection")
-        }
-        if code == 421 {
-            return problem(.unavailable, "the relay is not accepting mail right now (\(reply)); delivery will pause and retry", code: code)
-        }
-        if code == 530 {
-            return problem(.authentication, "the relay requires authentication (\(reply)); set smtp.username and the password", code: code)
         }
         switch result.code {
         case CURLE_SEND_ERROR where code >= 400:
@@ -490,19 +502,15 @@ struct SMTPOutcome {
         }
     }
 
-    /// MAIL, RCPT or DATA got a 4xx/5xx reply (CURLE_SEND_ERROR).
+    /// MAIL, RCPT or DATA got a 4xx/5xx reply (CURLE_SEND_ERROR); `ReplyClassification` decides what it means.
     private func commandRefused(_ code: Int) -> SendOutcome {
-        switch command {
-        case .mail where code == 552:
-            // SIZE (RFC 1870): this message is larger than the relay takes; others may go through.
-            return .refused(code: code, reply: reply, permanent: true)
-        case .mail where code < 500:
-            return problem(.unavailable, "the relay is not accepting mail from the list right now (\(reply)); delivery will pause and retry", code: code)
-        case .mail:
-            return problem(.configuration, "the relay refused the sender address <\(TextField.printable(envelope.from))> (\(reply)); check the list's bounce address and which senders the relay allows for this account", code: code)
-        case .rcpt, .data, .unknown:
-            return .refused(code: code, reply: reply, permanent: code >= 500)
+        let stage: SMTPStage = switch command {
+        case .mail: .mail
+        case .rcpt: .recipient
+        // A refusal libcurl does not name is treated as one of the whole message, which never counts as a bounce.
+        case .data, .unknown: .data
         }
+        return .refused(SMTPReply(code: code, text: reply, stage: stage))
     }
 
     private var command: Command {

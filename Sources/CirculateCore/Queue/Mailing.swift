@@ -1,7 +1,7 @@
 import Foundation
 
 /// One send to an audience; each recipient's message is a `Delivery`.
-public struct Mailing: Sendable, Equatable {
+public struct Mailing: Sendable, Equatable, Codable {
     /// What kind of send it is.
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// A one-off message to an audience (`circulate send`).
@@ -34,12 +34,27 @@ public struct Mailing: Sendable, Equatable {
         case noShow = "no-show"
 
         /// Mail to the operator or coordinator rather than to members: no consent check, no unsubscribe footer.
-        public var isOperational: Bool { self == .test || self == .coordinatorNotice }
+        public static let operational: Set<Kind> = [.test, .coordinatorNotice]
+
+        /// See `operational`.
+        public var isOperational: Bool { Self.operational.contains(self) }
     }
 
     /// A mailing's life: scheduled → sending → done; or held (too late, waiting for the coordinator), or cancelled.
     public enum State: String, Sendable, Codable, CaseIterable {
-        case scheduled, sending, held, done, cancelled
+        /// Waiting for its start time.
+        case scheduled
+        /// Its messages are being sent.
+        case sending
+        /// It was due too long ago (the daemon was not running); waiting for `queue release` or `queue cancel`.
+        case held
+        /// Nothing of it is left to send.
+        case done
+        /// Stopped by the coordinator; nothing more of it goes out.
+        case cancelled
+
+        /// Not finished.
+        public static let live: Set<State> = [.scheduled, .sending, .held]
     }
 
     public var id: Int64?
@@ -55,8 +70,11 @@ public struct Mailing: Sendable, Equatable {
     public var state: State
     /// Why it is held, in words for the coordinator.
     public var heldReason: String?
-    /// Identifies "the same send": queueing it again finds this row instead of making a second one.
+    /// Identifies "the same send" of a workflow: queueing it again finds this row instead of making a second one.
     public var idempotencyKey: String
+    /// For the coordinator's own sends (`send`, `report distribute`): what was asked for, so that the same command
+    /// run again finds this mailing while it is not cancelled.
+    public var requestKey: String?
     public var createdBy: String
     public var createdAt: Date
     public var updatedAt: Date
@@ -73,26 +91,7 @@ extension Mailing {
     public static func draft(kind: Kind, stream: MailStream?, subject: String, body: String, now: Date, sessionID: Int64? = nil,
                              invitationSessionID: Int64? = nil, reportID: Int64? = nil) -> Mailing {
         Mailing(id: nil, kind: kind, stream: stream, audience: "preview", subject: subject, bodyMarkdown: body, sendAfter: now,
-                state: .scheduled, heldReason: nil, idempotencyKey: "preview", createdBy: "preview", createdAt: now, updatedAt: now,
+                state: .scheduled, heldReason: nil, idempotencyKey: "preview", requestKey: nil, createdBy: "preview", createdAt: now, updatedAt: now,
                 sessionID: sessionID, invitationSessionID: invitationSessionID, reportID: reportID)
-    }
-}
-
-/// Who a mailing goes to: everyone who may receive `stream`, narrowed to people with any of `tags` if given.
-public struct Audience: Sendable, Equatable {
-    /// The stream whose consent is needed.
-    public var stream: MailStream
-    /// Roles/tags (any of them); empty means everyone on the stream.
-    public var tags: [String]
-
-    /// Creates an audience.
-    public init(stream: MailStream, tags: [String] = []) {
-        self.stream = stream
-        self.tags = Array(Set(tags)).sorted()
-    }
-
-    /// In words, for listings.
-    public var description: String {
-        "stream \(stream.rawValue)" + (tags.isEmpty ? "" : "; roles/tags \(tags.joined(separator: ", "))")
     }
 }

@@ -1,7 +1,9 @@
+import Foundation
 import GRDB
 
-// Persistence for the domain's plain structs: one table each, snake_case columns. Rows are read and written by
-// hand rather than through Codable: on the import path that is most of the cost (measured with scripts/bench-import).
+// Persistence for the member list's tables. Members and consent events are read and written by hand rather than
+// through Codable: on the import path that is most of the cost (measured with scripts/bench-import). A value that does
+// not fit its type (an unknown status) is an error all the same.
 
 extension MemberStatus: DatabaseValueConvertible {}
 extension LawfulBasis: DatabaseValueConvertible {}
@@ -32,8 +34,8 @@ extension Member: FetchableRecord, MutablePersistableRecord {
         emailKey = row["email_key"]
         name = row["name"]
         organisation = row["organisation"]
-        status = row["status"]
-        lawfulBasis = row["lawful_basis"]
+        status = try row.decode(forColumn: "status")
+        lawfulBasis = try row.decode(forColumn: "lawful_basis")
         monthlyUpdate = row["monthly_update"]
         sessionInvitations = row["session_invitations"]
         reports = row["reports"]
@@ -82,9 +84,9 @@ extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
     public init(row: Row) throws {
         id = row["id"]
         memberID = row["member_id"]
-        action = row["action"]
-        stream = row["stream"]
-        lawfulBasis = row["lawful_basis"]
+        action = try row.decode(forColumn: "action")
+        stream = try row.decode(forColumn: "stream")
+        lawfulBasis = try row.decode(forColumn: "lawful_basis")
         source = row["source"]
         wordingVersion = row["wording_version"]
         recordedBy = row["recorded_by"]
@@ -106,4 +108,32 @@ extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
 
     /// Keeps the id SQLite assigned.
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A role or tag of a person (the `member_tag` table).
+struct MemberTag: SchemaRecord, TableRecord, PersistableRecord {
+    static let databaseTableName = "member_tag"
+
+    var memberID: Int64
+    var tag: String
+}
+
+/// What erasure leaves behind: a keyed hash of the address, never the address (the `suppression` table).
+struct Suppression: SchemaRecord, TableRecord, PersistableRecord {
+    static let databaseTableName = "suppression"
+
+    var addressHash: String
+    var reason: String
+    var createdAt: Date
+}
+
+/// A receipt per erasure, with nothing about the person (the `erasure` table).
+struct ErasureRecord: SchemaRecord, TableRecord, PersistableRecord {
+    static let databaseTableName = "erasure"
+
+    var id: Int64?
+    var reference: String
+    var erasedAt: Date
+    var erasedBy: String
+    var rowsRemoved: Int
 }

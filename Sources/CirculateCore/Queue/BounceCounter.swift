@@ -1,0 +1,26 @@
+import Foundation
+import GRDB
+
+/// Bounces in a row, per person: `delivery.bounce_limit` of them mark the person bounced (no more mail until their
+/// address is corrected). Only failures of class `bounce` count; any message the relay accepts starts the count again.
+enum BounceCounter {
+    /// Counts one bounce; returns the person's bounces in a row.
+    static func count(_ db: Database, member: Int64) throws -> Int {
+        try db.cachedStatement(sql: "UPDATE member SET hard_bounces = hard_bounces + 1 WHERE id = ?").execute(arguments: [member])
+        return try Int.fetchOne(db.cachedStatement(sql: "SELECT hard_bounces FROM member WHERE id = ?"), arguments: [member]) ?? 0
+    }
+
+    /// Marks an active person bounced; returns whether they were active.
+    static func markBounced(_ db: Database, member: Int64, now: Date) throws -> Bool {
+        try db.execute(sql: """
+            UPDATE member SET status = '\(MemberStatus.bounced.rawValue)', status_changed_at = ?, updated_at = ?
+            WHERE id = ? AND status = '\(MemberStatus.active.rawValue)'
+            """, arguments: [now, now, member])
+        return db.changesCount > 0
+    }
+
+    /// A delivered message: the count starts again.
+    static func clear(_ db: Database, member: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE member SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0").execute(arguments: [member])
+    }
+}
