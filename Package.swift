@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Ink", package: "Ink"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // The thin executable: parse, call the library, print.

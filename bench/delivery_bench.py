@@ -95,28 +95,39 @@ class Instance:
         finally:
             db.close()
 
+    def unfinished_mailings(self):
+        """Mailings not finished: one indexed read, so the observer costs next to nothing whatever the queue's size."""
+        db = sqlite3.connect(f"file:{self.dir}/var/circulate.sqlite?mode=ro", uri=True, timeout=10)
+        try:
+            return db.execute("SELECT count(*) FROM mailing WHERE state IN ('scheduled', 'sending')").fetchone()[0]
+        finally:
+            db.close()
+
     def serve_until_sent(self, config, total, timeout=600):
-        """Starts the daemon, waits until `total` messages are sent, stops it; returns (seconds, peak RSS in MB)."""
+        """Starts the daemon, waits until every mailing is finished, checks that `total` messages were sent, stops it;
+        returns (seconds, peak RSS in MB). The observer looks at the mailings (not the messages) every 50 ms."""
         start = time.perf_counter()
         proc = subprocess.Popen([self.binary, f"--config={config}", "serve"], cwd=self.dir,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         peak = 0
         try:
             while True:
-                c = self.counts()
                 peak = max(peak, rss_mb(proc.pid))
-                if c.get("sent", 0) >= total:
+                if self.unfinished_mailings() == 0:
                     break
-                if c.get("failed", 0) or proc.poll() is not None:
-                    raise SystemExit(f"delivery failed: {c} {proc.stderr.read().decode() if proc.poll() is not None else ''}")
+                if proc.poll() is not None:
+                    raise SystemExit(f"the daemon stopped: {proc.stderr.read().decode()}")
                 if time.perf_counter() - start > timeout:
-                    raise SystemExit(f"timed out: {c}")
-                time.sleep(0.02)
+                    raise SystemExit(f"timed out: {self.counts()}")
+                time.sleep(0.05)
             elapsed = time.perf_counter() - start
             peak = max(peak, rss_mb(proc.pid))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
+        c = self.counts()
+        if c.get("sent", 0) < total or c.get("failed", 0):
+            raise SystemExit(f"delivery incomplete: {c}")
         return elapsed, peak
 
     def cleanup(self):
@@ -200,6 +211,7 @@ def main():
         results["enqueue_large_seconds"] = time.perf_counter() - start
         seconds, peak = large.serve_until_sent(cfg, a.large, timeout=1200)
         results["circulate_4_large"] = a.large / seconds
+        results["large_vs_small"] = results["circulate_4_large"] / results["circulate_4"]
         results["rss_large"] = peak
         large.cleanup()
     finally:
@@ -216,6 +228,7 @@ def main():
     print(f"peak RSS of circulate serve: {r['rss_4']:.1f} MB with {a.recipients:,} recipients queued, "
           f"{r['rss_large']:.1f} MB with {a.large:,} ({r['circulate_4_large']:.0f} msg/s)")
     print(f"queueing {a.large:,} recipients (circulate send, whole command): {r['enqueue_large_seconds']:.2f} s")
+    print(f"send rate with {a.large:,} queued vs {a.recipients:,} (4 connections): {r['large_vs_small']:.2f}")
 
     floors = [
         ("circulate >= 50% of smtp-source at 1 connection", r["circulate_1"] >= 0.5 * r["smtp_source_1"]),
@@ -224,6 +237,7 @@ def main():
         ("peak RSS under 80 MB", max(r["rss_1"], r["rss_4"], r["rss_large"]) < 80),
         (f"RSS at {a.large:,} no more than +10% of RSS at {a.recipients:,}", r["rss_large"] <= 1.1 * r["rss_4"]),
         (f"{a.large:,} recipients queue in under 5 s", r["enqueue_large_seconds"] < 5),
+        (f"a {a.large:,}-recipient send runs at >= 90% of the rate of a {a.recipients:,} one", r["large_vs_small"] >= 0.9),
     ]
     for name, ok in floors:
         print(f"{'PASS' if ok else 'MISS'}  {name}")

@@ -47,9 +47,9 @@ extension AppDatabase {
     }
 
     /// Records a person's answer for a session: coming (accepted), not coming (apologies), or not sure (invited).
-    /// Apologies cancel any reminder still waiting for them, in the same transaction. Someone recorded as attended
-    /// stays attended.
-    public func recordAnswer(session id: Int64, address: EmailAddress, answer: Participation, now: Date) throws -> (status: Participation, withdrawal: Withdrawal) {
+    /// Apologies cancel any reminder still waiting for them, in the same transaction (one in flight is stopped at the
+    /// last check; see `withdrawalsInFlight`). Someone recorded as attended stays attended.
+    public func recordAnswer(session id: Int64, address: EmailAddress, answer: Participation, now: Date) throws -> Participation {
         guard answer != .attended else { throw WorkflowError("attendance comes from the sign-in sheet: circulate session attendance \(id) FILE.csv") }
         return try write { db in
             _ = try Session.find(db, id: id)
@@ -61,13 +61,11 @@ extension AppDatabase {
                 ON CONFLICT(session_id, member_id) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
                 WHERE participation.status <> '\(Participation.attended.rawValue)'
                 """, arguments: [id, memberID, answer.rawValue, now])
-            var withdrawal = Withdrawal()
             if answer == .apologies {
-                withdrawal.add(try OutboundQueue.cancel(db, CancelSelector(member: memberID, session: id, kinds: [.reminder]),
-                                                        reason: "the recipient sent apologies for the session", now: now))
+                try OutboundQueue.cancel(db, CancelSelector(member: memberID, session: id, kinds: [.reminder]),
+                                         reason: "the recipient sent apologies for the session", now: now)
             }
-            let status = try ParticipationRecord.fetchOne(db, key: ["session_id": id, "member_id": memberID])?.status ?? answer
-            return (status, withdrawal)
+            return try ParticipationRecord.fetchOne(db, key: ["session_id": id, "member_id": memberID])?.status ?? answer
         }
     }
 }

@@ -33,7 +33,7 @@ private func send(_ configuration: SMTPRelayConfiguration,
     try await onOwnThread {
         let sender = try CurlSMTPTransport(configuration: configuration).makeSender()
         defer { sender.close() }
-        return items.map { sender.send($0.0, message: $0.1, lastCheck: { true }) }
+        return items.map { sender.send($0.0, message: $0.1, lastCheck: { .go }) }
     }
 }
 
@@ -43,7 +43,7 @@ private func sendOneTimed(_ configuration: SMTPRelayConfiguration) async throws 
     try await onOwnThread {
         let start = ContinuousClock.now
         let sender = try CurlSMTPTransport(configuration: configuration).makeSender()
-        let outcome = sender.send(envelope(), message: message(), lastCheck: { true })
+        let outcome = sender.send(envelope(), message: message(), lastCheck: { .go })
         sender.close()
         return (outcome, ContinuousClock.now - start)
     }
@@ -140,7 +140,7 @@ struct CurlSMTPTransportTests {
         let config = try relay(fixture)
         var outcomes: [SendOutcome] = []
         for _ in 0..<3 { outcomes.append(try await sendOne(config, envelope("flaky@example.org"))) }
-        let temporary = SendOutcome.refused(code: 451, reply: "451 4.3.0 Try again later", permanent: false)
+        let temporary = SendOutcome.refused(SMTPReply(code: 451, text: "451 4.3.0 Try again later", stage: .recipient))
         #expect(outcomes == [temporary, temporary, .accepted(reply: "250 2.0.0 Ok: queued as 1")])
         #expect(fixture.capturedCount == 1)
     }
@@ -149,7 +149,7 @@ struct CurlSMTPTransportTests {
     func permanentRefusalAtRcpt() async throws {
         let fixture = try SMTPFixture(faults: #"[{"when": "rcpt", "match": "gone@example.org", "reply": "550 5.1.1 No such user"}]"#)
         let outcome = try await sendOne(relay(fixture), envelope("gone@example.org"))
-        #expect(outcome == .refused(code: 550, reply: "550 5.1.1 No such user", permanent: true))
+        #expect(outcome == .refused(SMTPReply(code: 550, text: "550 5.1.1 No such user", stage: .recipient)))
         #expect(fixture.capturedCount == 0)
     }
 
@@ -157,7 +157,7 @@ struct CurlSMTPTransportTests {
     func refusalAfterData() async throws {
         let fixture = try SMTPFixture(faults: #"[{"when": "data", "match": "spam@example.org", "reply": "554 5.7.1 Message rejected"}]"#)
         let outcome = try await sendOne(relay(fixture), envelope("spam@example.org"))
-        #expect(outcome == .refused(code: 554, reply: "554 5.7.1 Message rejected", permanent: true))
+        #expect(outcome == .refused(SMTPReply(code: 554, text: "554 5.7.1 Message rejected", stage: .endOfData)))
         #expect(fixture.capturedCount == 0)
     }
 
@@ -166,7 +166,7 @@ struct CurlSMTPTransportTests {
         let fixture = try SMTPFixture(faults: #"[{"when": "rcpt", "match": "gone@example.org", "reply": "550 5.1.1 No such user"}]"#)
         let outcomes = try await send(relay(fixture), [(envelope("gone@example.org"), message(1)),
                                                        (envelope("member@example.org"), message(2))])
-        #expect(outcomes[0] == .refused(code: 550, reply: "550 5.1.1 No such user", permanent: true))
+        #expect(outcomes[0] == .refused(SMTPReply(code: 550, text: "550 5.1.1 No such user", stage: .recipient)))
         #expect(outcomes[1] == .accepted(reply: "250 2.0.0 Ok: queued as 1"))
     }
 
@@ -261,7 +261,7 @@ struct CurlSMTPTransportTests {
         #expect(fixture.capturedCount == 0)
     }
 
-    @Test("lastCheck runs once the relay has taken the recipient; false withdraws and nothing is delivered")
+    @Test("lastCheck runs once the relay has taken the recipient; stop withdraws and nothing is delivered")
     func withdrawn() async throws {
         let fixture = try SMTPFixture()
         let config = try relay(fixture)
@@ -274,11 +274,11 @@ struct CurlSMTPTransportTests {
             let outcome = sender.send(envelope(), message: message()) {
                 calls += 1
                 rcptDone = SMTPFixture.events(spool: spool).contains { $0["event"] as? String == "rcpt" && $0["code"] as? Int == 250 }
-                return false
+                return .stop("the recipient unsubscribed")
             }
             return (outcome, calls, rcptDone)
         }
-        #expect(seen.0 == .withdrawn)
+        #expect(seen.0 == .withdrawn(reason: "the recipient unsubscribed", atRelay: true))
         #expect(seen.1 == 1)
         #expect(seen.2)
         #expect(fixture.capturedCount == 0)
@@ -318,13 +318,11 @@ struct CurlSMTPTransportTests {
     func unsafeRecipient(address: String) async throws {
         let fixture = try SMTPFixture()
         let outcome = try await sendOne(relay(fixture), envelope(address))
-        guard case .refused(let code, let reply, let permanent) = outcome else {
-            Issue.record("expected a refusal, got \(outcome)")
+        guard case .notSent(let reason) = outcome else {
+            Issue.record("expected circulate's own refusal, got \(outcome)")
             return
         }
-        #expect(code == 553)
-        #expect(permanent)
-        #expect(reply.contains("circulate"))
+        #expect(reason.contains("circulate's own check"))
         #expect(fixture.events("connect").isEmpty)
     }
 
@@ -341,8 +339,8 @@ struct CurlSMTPTransportTests {
         let fixture = try SMTPFixture()
         let utf8 = Envelope(from: "bounces@example.org", to: "zoë@example.org", needsSMTPUTF8: true)
         let refused = try await sendOne(relay(fixture), utf8)
-        guard case .refused(553, let reply, true) = refused else {
-            Issue.record("expected a permanent 553, got \(refused)")
+        guard case .notSent(let reply) = refused else {
+            Issue.record("expected circulate's own refusal, got \(refused)")
             return
         }
         #expect(reply.contains("smtp.smtputf8"))

@@ -44,9 +44,9 @@ struct DeliveryEngineTests {
             _ = try db.addMember(person(email, name: "Member Number \(i)", tags: ["member"]), grant: grant(), key: testKey, rejoin: false, now: testNow)
         }
         _ = try db.unsubscribe(EmailAddress(people[0]), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
-        let request = try MailingRequest(kind: .announcement, audience: Audience(stream: .monthlyUpdate), subject: "November update — café evening",
+        let request = try Announcement(audience: Audience(stream: .monthlyUpdate), subject: "November update — café evening",
                                          bodyMarkdown: "# News\n\nOur next session is on **hospital discharge**. See [the notes](https://example.org/notes).",
-                                         sendAfter: Date(), createdBy: "sam")
+                                         requestedStart: nil, now: Date(), createdBy: "sam")
         let queued = try db.enqueue(request, domain: "example.org", now: Date())
         #expect(queued.added == 39)
 
@@ -116,8 +116,8 @@ struct DeliveryEngineTests {
         for i in 0..<30 {
             _ = try db.addMember(person("m\(i)@example.org"), grant: grant(), key: testKey, rejoin: false, now: testNow)
         }
-        let request = try MailingRequest(kind: .announcement, audience: Audience(stream: .reports), subject: "Report",
-                                         bodyMarkdown: "Text", sendAfter: Date(), createdBy: "sam")
+        let request = try Announcement(audience: Audience(stream: .reports), subject: "Report",
+                                         bodyMarkdown: "Text", requestedStart: nil, now: Date(), createdBy: "sam")
         _ = try db.enqueue(request, domain: "example.org", now: Date())
         var config = Self.configuration()
         config.delivery.connections = 1
@@ -140,9 +140,9 @@ struct SlowTransport: MailTransport {
 }
 
 final class SlowSender: MailSender {
-    func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> Bool) -> SendOutcome {
+    func send(_ envelope: Envelope, message: [UInt8], lastCheck: () -> LastCheck) -> SendOutcome {
         Thread.sleep(forTimeInterval: 0.05)
-        return lastCheck() ? .accepted(reply: "250 ok") : .withdrawn
+        return lastCheck() == .go ? .accepted(reply: "250 ok") : .withdrawn(reason: "stopped", atRelay: true)
     }
     func close() {}
 }

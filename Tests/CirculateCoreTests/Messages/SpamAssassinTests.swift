@@ -94,14 +94,14 @@ struct SpamAssassinTests {
         let sendAt = Date()
         for stream in MailStream.allCases {
             let content = try #require(bodies[stream])
-            let request = try MailingRequest(kind: .announcement, audience: Audience(stream: stream), subject: content.subject,
-                                             bodyMarkdown: content.markdown, sendAfter: sendAt, createdBy: "sam")
+            let request = try Announcement(audience: Audience(stream: stream), subject: content.subject,
+                                             bodyMarkdown: content.markdown, requestedStart: nil, now: sendAt, createdBy: "sam")
             _ = try db.enqueue(request, domain: config.domain, now: sendAt)
         }
         _ = try db.startDueMailings(now: sendAt, lateLimit: 3600)
         var claims = try db.claimDue(limit: 100, now: sendAt)
         // What `circulate send-test` queues and builds (Sources/circulate/Commands/SendTest.swift).
-        claims.append(try db.queueTestMessage(
+        claims.append(try db.startTestMessage(
             to: EmailAddress("tester@example.org"), subject: "circulate test message",
             body: """
                 This is a test message from circulate, sent with `circulate send-test` through SMTP relay \
@@ -109,7 +109,7 @@ struct SpamAssassinTests {
 
                 If you can read this, messages from \(config.community.name) reach this address.
                 """,
-            createdBy: "sam", domain: config.domain, now: sendAt))
+            createdBy: "sam", domain: config.domain, windows: [], now: sendAt))
         let mailings = try Dictionary(uniqueKeysWithValues: db.mailings(activeOnly: false).map { ($0.id ?? -1, $0) })
 
         let builder = MailingMessageBuilder(database: db, templates: try MessageTemplates.load(directory: nil), configuration: config,
@@ -119,7 +119,7 @@ struct SpamAssassinTests {
         var built: [Built] = []
         for claim in claims {
             let message = try builder.build(claim)
-            guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { true }) else {
+            guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { .go }) else {
                 Issue.record("the Maildir transport did not take the message to \(claim.recipient)")
                 continue
             }

@@ -46,8 +46,10 @@ struct WorkflowMessagesTests {
         let db = try scratch.database()
         let config = config()
         let clock = TestClock(at(2026, 11, 1, 9))
-        let scheduler = WorkflowScheduler(database: db, configuration: config, logger: Logger(label: "test"), clock: { clock.now })
-        let builder = MailingMessageBuilder(database: db, templates: try MessageTemplates.load(directory: nil), configuration: config,
+        let templates = try MessageTemplates.load(directory: nil)
+        let scheduler = WorkflowScheduler(database: db, context: WorkflowContext(configuration: config, templates: templates),
+                                          logger: Logger(label: "test"), clock: { clock.now })
+        let builder = MailingMessageBuilder(database: db, templates: templates, configuration: config,
                                             key: testKey, clock: { clock.now })
         let sender = try MaildirTransport(folder: scratch.path("outbox")).makeSender()
         defer { sender.close() }
@@ -59,7 +61,7 @@ struct WorkflowMessagesTests {
             var results: [DeliveryResult] = []
             for claim in claims {
                 let message = try builder.build(claim)
-                let outcome = sender.send(message.envelope, message: message.bytes, lastCheck: { true })
+                let outcome = sender.send(message.envelope, message: message.bytes, lastCheck: { .go })
                 guard case .accepted(let reply) = outcome else {
                     Issue.record("not written: \(claim.recipient)")
                     continue
@@ -68,7 +70,7 @@ struct WorkflowMessagesTests {
                                    name: claim.recipientName, path: String(reply.dropFirst("written to ".count))))
                 results.append(DeliveryResult(claim: claim, outcome: outcome, finishedAt: clock.now))
             }
-            try db.record(results, retry: RetryPolicy(config.delivery), inDoubt: .resend, bounceLimit: 3, pauseFor: { _, _ in 60 })
+            try db.record(results, policy: RecordingPolicy(config.delivery))
         }
 
         for (email, name, tags) in [("ann.example@example.org", "Ann Example", ["member"]),
@@ -292,7 +294,7 @@ struct WorkflowMessagesTests {
             let mailings = try Dictionary(uniqueKeysWithValues: db.mailings(activeOnly: false).map { ($0.id ?? -1, $0) })
             for claim in try db.claimDue(limit: 100, now: clock.now) {
                 let message = try builder.build(claim)
-                guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { true }) else { continue }
+                guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { .go }) else { continue }
                 built.append((try #require(mailings[claim.mailingID]).kind, claim.recipient, String(reply.dropFirst("written to ".count))))
             }
         }

@@ -86,8 +86,8 @@ struct ErasureTests {
         let p = try person("alex@example.org", name: "Alex Morgan", organisation: "Riverside", tags: ["member", "north"])
         _ = try db.addMember(p, grant: grant(), key: testKey, rejoin: false, now: testNow)
         _ = try db.unsubscribe(p.address, stream: .reports, source: "reply", recordedBy: "sam", key: testKey, now: testNow)
-        let mailing = try MailingRequest(kind: .announcement, audience: Audience(stream: .monthlyUpdate), subject: "November update",
-                                         bodyMarkdown: "Hello", sendAfter: testNow, createdBy: "sam")
+        let mailing = try Announcement(audience: Audience(stream: .monthlyUpdate), subject: "November update",
+                                         bodyMarkdown: "Hello", requestedStart: nil, now: testNow, createdBy: "sam")
         _ = try db.enqueue(mailing, domain: "example.org", now: testNow)
         let export = try db.export(p.address, key: testKey, controller: "Riverside CoP", now: testNow)
         #expect(export.messages.map(\.subject) == ["November update"])

@@ -73,13 +73,14 @@ struct WorkflowWorld {
 
     /// A scheduler with the default configuration, reading `clock`.
     func scheduler(_ clock: TestClock) -> WorkflowScheduler {
-        WorkflowScheduler(database: db, configuration: config, logger: Logger(label: "workflow-test"), clock: { clock.now })
+        WorkflowScheduler(database: db, context: WorkflowContext(configuration: config, templates: AppDatabase.testContext().templates),
+                          logger: Logger(label: "workflow-test"), clock: { clock.now })
     }
 
     /// Mailings of a kind, oldest first.
     func mailings(_ kind: Mailing.Kind) throws -> [Mailing] {
         try db.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailing WHERE kind = ? ORDER BY id", arguments: [kind.rawValue]).map(Mailing.init(row:))
+            try Mailing.fetchAll(db, sql: "SELECT * FROM mailing WHERE kind = ? ORDER BY id", arguments: [kind.rawValue])
         }
     }
 

@@ -29,7 +29,7 @@ struct WorkflowMonthlyUpdateTests {
     }
 
     func queue(_ slot: Date, subject: String = "News from the community", now: Date = utc(2026, 3, 1, 12)) throws -> MonthlyUpdate {
-        try db.queueUpdate(subject: subject, bodyMarkdown: "This month we met about **hospital discharge**.", slot: slot, createdBy: "sam", now: now)
+        try db.queueUpdate(subject: subject, bodyMarkdown: "This month we met about **hospital discharge**.", slot: slot, createdBy: "sam", now: now).update
     }
 
     func notices(_ now: Date) throws -> [QueueingResult] {

@@ -40,7 +40,7 @@ struct WorkflowReportTests {
         }
     }
 
-    func respond(_ email: String, report: String?, at: Date) throws -> (report: Report, followUpCancelled: Bool) {
+    func respond(_ email: String, report: String?, at: Date) throws -> ResponseResult {
         try db.markResponded(EmailAddress(email), report: report, note: nil, now: at)
     }
 
