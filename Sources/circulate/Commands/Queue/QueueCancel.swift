@@ -1,0 +1,18 @@
+import ArgumentParser
+import CirculateCore
+
+extension Circulate.QueueCommand {
+    /// `circulate queue cancel MAILING`.
+    struct Cancel: CirculateCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a mailing: nothing more of it is sent.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The mailing's number (see queue status).") var mailing: Int64
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func execute(_ context: CommandContext) throws {
+            let n = try context.database().cancelMailing(mailing, now: context.now)
+            if json { return try Terminal.printJSON(["cancelled": n]) }
+            print("Mailing \(mailing) cancelled; \(n) unsent message(s) will not go out.")
+        }
+    }
+}
