@@ -54,7 +54,7 @@ enum Eligibility {
         var cases = ["WHEN g.kind IN \(exempt.sqlList) THEN NULL"]
         for rule in rules {
             let applies = rule.kinds.map { "g.kind IN \($0.sqlList) AND " } ?? ""
-            cases.append("WHEN \(applies)NOT (\(rule.holds)) THEN '\(rule.refusal)'")
+            cases.append("WHEN \(applies)NOT (\(rule.holds)) THEN '\(rule.refusal.replacingOccurrences(of: "'", with: "''"))'")
         }
         return "(CASE " + cases.joined(separator: " ") + " ELSE NULL END)"
     }()

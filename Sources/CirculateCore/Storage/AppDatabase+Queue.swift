@@ -255,3 +255,50 @@ public final class LastChecker: @unchecked Sendable {
         }
     }
 }
+
+/// Why mail waits, all of it at once, for `queue status`: its "next attempt" agrees with the pause, the rate limits
+/// and each message's own schedule.
+public struct QueueOutlook: Sendable {
+    /// What waits for what.
+    public enum Wait: String, Sendable {
+        /// A message's own time: its mailing's start, or its retry.
+        case schedule
+        /// The relay pause.
+        case pause
+        /// The relay's rate limits.
+        case rateLimit = "rate-limit"
+    }
+
+    public var summary: QueueSummary
+    /// The pause, if it is still in force.
+    public var pause: RelayPause?
+    /// When the rate windows let the next message go, if they are full now.
+    public var rateLimitedUntil: Date?
+    /// Mailings held (too late), waiting for `queue release` or `queue cancel`.
+    public var held: [Mailing]
+    /// When the next message will be tried, if any is waiting, and what it waits for.
+    public var nextAttempt: (at: Date, waitingFor: Wait)?
+}
+
+extension AppDatabase {
+    /// See `QueueOutlook`.
+    public func outlook(windows: [RateWindow], now: Date) throws -> QueueOutlook {
+        try read { db in
+            let summary = try OutboundQueue.summary(db, mailing: nil)
+            let pause = try RelayPause.fetchOne(db).flatMap { $0.until > now ? $0 : nil }
+            var rateLimitedUntil: Date?
+            if !windows.isEmpty {
+                var limiter = try RateAccounting.limiter(db, windows: windows, now: now)
+                if limiter.allowance(now: now) == 0 { rateLimitedUntil = limiter.nextSlot(now: now) }
+            }
+            let held = try Mailing.filter(Mailing.Columns.state == Mailing.State.held.rawValue).order(Mailing.Columns.id).fetchAll(db)
+            var next: (at: Date, waitingFor: QueueOutlook.Wait)?
+            if let due = summary.nextAttempt {
+                next = (max(due, now), .schedule)
+                if let pause, let current = next, pause.until > current.at { next = (pause.until, .pause) }
+                if let until = rateLimitedUntil, let current = next, until > current.at { next = (until, .rateLimit) }
+            }
+            return QueueOutlook(summary: summary, pause: pause, rateLimitedUntil: rateLimitedUntil, held: held, nextAttempt: next)
+        }
+    }
+}

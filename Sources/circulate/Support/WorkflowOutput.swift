@@ -89,10 +89,13 @@ struct UpdateJSON: Encodable {
     var state: String
     var mailing: Int64?
     var createdBy: String
+    /// `update queue` found the same update already queued or sent, and queued nothing.
+    var alreadyQueued: Bool?
 
-    init(_ u: MonthlyUpdate, zone: TimeZone) {
+    init(_ u: MonthlyUpdate, zone: TimeZone, alreadyQueued: Bool? = nil) {
         (id, slotAt, subject, state, mailing, createdBy) = (u.id, u.slotAt, u.subject, u.state.rawValue, u.mailingID, u.createdBy)
         slotLocal = LocalTime.describe(u.slotAt, in: zone)
+        self.alreadyQueued = alreadyQueued
     }
 }
 

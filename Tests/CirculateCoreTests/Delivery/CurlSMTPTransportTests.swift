@@ -54,6 +54,12 @@ private func sendOne(_ configuration: SMTPRelayConfiguration, _ envelope: Envelo
     try await send(configuration, [(envelope, bytes)])[0]
 }
 
+/// The relay problem a transport's outcome means, once classified (a reply the queue reads as the relay's condition).
+private func pause(_ outcome: SendOutcome) -> RelayProblem? {
+    if case .pause(let problem) = Disposition.of(outcome) { return problem }
+    return nil
+}
+
 private func relayProblem(_ outcome: SendOutcome) -> RelayProblem? {
     if case .relayProblem(let problem) = outcome { return problem }
     return nil
@@ -196,7 +202,7 @@ struct CurlSMTPTransportTests {
     @Test("421 at RCPT is the relay being unavailable, not a refusal of the recipient")
     func rcpt421() async throws {
         let fixture = try SMTPFixture(faults: #"[{"when": "rcpt", "reply": "421 4.7.0 Too busy"}]"#)
-        let problem = try #require(relayProblem(try await sendOne(relay(fixture))))
+        let problem = try #require(pause(try await sendOne(relay(fixture))))
         #expect(problem.kind == .unavailable)
         #expect(problem.code == 421)
     }
@@ -204,18 +210,18 @@ struct CurlSMTPTransportTests {
     @Test("a temporary refusal of MAIL FROM pauses the relay rather than refusing the recipient")
     func mailTemporary() async throws {
         let fixture = try SMTPFixture(faults: #"[{"when": "mail", "reply": "451 4.3.0 Queue full"}]"#)
-        let problem = try #require(relayProblem(try await sendOne(relay(fixture))))
+        let problem = try #require(pause(try await sendOne(relay(fixture))))
         #expect(problem.kind == .unavailable)
         #expect(problem.code == 451)
     }
 
-    @Test("a permanent refusal of the sender address is a configuration problem")
+    @Test("a permanent refusal of the sender address pauses the relay (it concerns the list, not the recipient)")
     func mailPermanent() async throws {
         let fixture = try SMTPFixture(faults: #"[{"when": "mail", "reply": "553 5.7.1 Sender not owned by user"}]"#)
-        let problem = try #require(relayProblem(try await sendOne(relay(fixture))))
-        #expect(problem.kind == .configuration)
+        let problem = try #require(pause(try await sendOne(relay(fixture))))
+        #expect(problem.kind == .policy)
         #expect(problem.code == 553)
-        #expect(problem.description.contains("bounces@example.org"))
+        #expect(problem.description.contains("list.bounce_address"))
     }
 
     @Test("a temporary AUTH failure is the relay being unavailable")

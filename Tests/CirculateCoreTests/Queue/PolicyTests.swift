@@ -188,7 +188,8 @@ struct QueueDefinitionTests {
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: sql.contains("LIMIT ?") && sql.contains("next_attempt_at <= ?") ? [Date(), 10] : [])
                     .map { $0["detail"] as String }
             }
-            #expect(!plan.contains { $0.hasPrefix("SCAN d") || $0 == "SCAN delivery" || $0.contains("TEMP B-TREE") }, "\(plan)")
+            // Walking the index in order and stopping after LIMIT rows is fine; scanning the table or sorting is not.
+            #expect(!plan.contains { ($0.hasPrefix("SCAN") && !$0.contains("INDEX delivery_due")) || $0.contains("TEMP B-TREE") }, "\(plan)")
             #expect(plan.contains { $0.contains("delivery_due") }, "\(plan)")
         }
     }
@@ -197,7 +198,7 @@ struct QueueDefinitionTests {
     func eligibility() {
         for rule in Eligibility.rules {
             #expect(Eligibility.holdsSQL.contains(rule.holds))
-            #expect(Eligibility.refusalSQL.contains(rule.holds) && Eligibility.refusalSQL.contains(rule.refusal))
+            #expect(Eligibility.refusalSQL.contains(rule.holds) && Eligibility.refusalSQL.contains(rule.refusal.replacingOccurrences(of: "'", with: "''")))
         }
     }
 }

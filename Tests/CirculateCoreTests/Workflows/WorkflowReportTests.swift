@@ -65,19 +65,30 @@ struct WorkflowReportTests {
         #expect(try world.recipients(notice.mailing) == ["mo@example.org"])
     }
 
-    @Test("the same title again is refused unless asked for, whatever its case")
+    @Test("the same report again sends nothing (whatever its title's case, a week later); another report with its title is refused unless asked for")
     func again() throws {
         let first = try distribute(request())
-        let refused = #expect(throws: WorkflowError.self) { try distribute(request(title.uppercased()), at: distributedAt.addingTimeInterval(60)) }
+        let repeated = try distribute(request(title.uppercased()), at: distributedAt.addingTimeInterval(7 * 86_400))
+        #expect(repeated.repeated && repeated.report.id == first.report.id && repeated.covers.added == 0)
+        let refused = #expect(throws: WorkflowError.self) {
+            try distribute(request(content: .link("https://example.org/reports/discharge-v2.pdf")), at: distributedAt.addingTimeInterval(60))
+        }
         #expect(refused?.description.contains("--again") == true)
         #expect(refused?.description.contains("report \(first.report.id)") == true)
         #expect(try db.reports().count == 1)
         #expect(try world.count("SELECT count(*) FROM delivery") == 3)
+        // Someone who joined the audience since gets the cover with --newcomers; nobody else does.
+        try world.member("nia@example.org", basis: .legitimateInterest, tags: ["board"])
+        let newcomers = try db.distributeReport(request(), repeat: .newcomers, context: AppDatabase.testContext(),
+                                                now: distributedAt.addingTimeInterval(8 * 86_400))
+        #expect(newcomers.repeated && newcomers.covers.added == 1)
+        #expect(try recipientsOf(first.report).contains("nia@example.org"))
+        #expect(try world.count("SELECT count(*) FROM delivery") == 4)
 
         let second = try distribute(request(), again: true, at: distributedAt.addingTimeInterval(120))
         #expect(second.report.id != first.report.id)
         #expect(try world.mailings(.report).count == 2)
-        #expect(try world.count("SELECT count(*) FROM delivery") == 6)
+        #expect(try world.count("SELECT count(*) FROM delivery") == 8)
     }
 
     @Test("an audience nobody in which may receive reports is refused, and nothing is stored")
@@ -122,7 +133,7 @@ struct WorkflowReportTests {
 
         // Kay's and Lee's covers were delivered; Fay's bounced.
         try world.execute("UPDATE delivery SET state = 'sent' WHERE mailing_id = ? AND recipient IN ('kay@example.org', 'lee@example.org')", [cover.id])
-        try world.execute("UPDATE delivery SET state = 'failed' WHERE mailing_id = ? AND recipient = 'fay@example.org'", [cover.id])
+        try world.execute("UPDATE delivery SET state = 'failed', failure = 'bounce' WHERE mailing_id = ? AND recipient = 'fay@example.org'", [cover.id])
         let responded = try respond("kay@example.org", report: nil, at: utc(2026, 11, 15, 9))
         #expect(responded.report.id == report.id && !responded.followUpCancelled)
 

@@ -140,7 +140,9 @@ struct SchedulerMark: SchemaRecord, TableRecord, PersistableRecord {
 
     /// Sets the mark.
     static func set(_ db: Database, _ name: String, _ value: Date) throws {
-        try SchedulerMark(name: name, value: value).upsert(db)
+        try db.execute(sql: """
+            INSERT INTO scheduler_mark (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value
+            """, arguments: [name, value])
     }
 }
 

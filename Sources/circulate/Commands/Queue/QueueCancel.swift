@@ -10,9 +10,11 @@ extension Circulate.QueueCommand {
         @Flag(help: "Print the result as JSON.") var json = false
 
         func execute(_ context: CommandContext) throws {
-            let n = try context.database().cancelMailing(mailing, now: context.now)
-            if json { return try Terminal.printJSON(["cancelled": n]) }
-            print("Mailing \(mailing) cancelled; \(n) unsent message(s) will not go out.")
+            let database = try context.database()
+            let withdrawal = try database.cancelMailing(mailing, now: context.now)
+            try Withdrawals.settle(withdrawal, database: database, context: context)
+            if json { return try Terminal.printJSON(["cancelled": withdrawal.cancelled + withdrawal.inFlight.count]) }
+            print("Mailing \(mailing) cancelled; \(withdrawal.cancelled + withdrawal.inFlight.count) unsent message(s) will not go out.")
         }
     }
 }

@@ -5,6 +5,6 @@ extension Circulate {
     struct QueueCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "queue", abstract: "See and steer the outbound queue.",
-            subcommands: [Status.self, List.self, Retry.self, Cancel.self, Release.self], defaultSubcommand: Status.self)
+            subcommands: [Status.self, List.self, Retry.self, Cancel.self, Release.self, Resume.self], defaultSubcommand: Status.self)
     }
 }

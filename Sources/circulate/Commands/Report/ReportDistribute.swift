@@ -15,9 +15,14 @@ extension Circulate.ReportCommand {
         @Option(help: ArgumentHelp("A Markdown file with your own words for the cover email.", valueName: "file")) var note: String?
         @Flag(help: "Also send a short \"the report is out\" notice, with the link, to members opted in to reports.") var notice = false
         @Option(help: ArgumentHelp("Send at this local time instead of now: \"2026-12-01 09:00\".", valueName: "time")) var at: String?
-        @Flag(help: "Distribute it even though a report with this title went out before.") var again = false
+        @Flag(help: "Distribute it again as a new report, even though the same one (or one with this title) went out before.") var again = false
+        @Flag(help: "If the same report was distributed before, send the cover email only to people who joined its audience since.") var newcomers = false
         @Flag(help: "Show who it would reach; send nothing.") var dryRun = false
         @Flag(help: "Print the result as JSON.") var json = false
+
+        func validate() throws {
+            if again && newcomers { throw ValidationError("--again and --newcomers contradict each other; choose one") }
+        }
 
         func execute(_ context: CommandContext) throws {
             let config = context.configuration
@@ -41,10 +46,19 @@ extension Circulate.ReportCommand {
                 let n = try db.audienceSize(Audience(stream: .reports, tags: tags))
                 return print("Dry run: \"\(request.title)\" would go to \(n) people (roles/tags \(tags.joined(separator: ", ")), who may receive reports). Nothing was sent.")
             }
-            let result = try db.distributeReport(request, followUpAfter: config.reports.followUpAfter, again: again,
-                                                 domain: config.domain, now: context.now)
+            let result = try db.distributeReport(request, repeat: again ? .again : newcomers ? .newcomers : .once,
+                                                 context: try context.workflowContext(), now: context.now)
             if json { return try Terminal.printJSON(ReportJSON(result.report)) }
             let zone = config.community.timeZone
+            if result.repeated {
+                print("Already distributed: report \(result.report.id) \"\(result.report.title)\" went out \(LocalTime.describe(result.report.distributedAt, in: zone)) (mailing \(result.covers.mailing.id ?? 0)).")
+                if newcomers {
+                    print("Cover email queued for \(result.covers.added) \(result.covers.added == 1 ? "person" : "people") who joined its audience since.")
+                } else {
+                    print("Nothing was sent. Add --newcomers to send it to people who joined its audience since, or --again to distribute it again.")
+                }
+                return
+            }
             print("Report \(result.report.id): \"\(result.report.title)\" queued for \(result.covers.added) people (mailing \(result.covers.mailing.id ?? 0)).")
             if result.excluded > 0 {
                 print("\(result.excluded) more have those roles/tags but may not receive reports (no lawful basis, unsubscribed, or opted out).")

@@ -12,8 +12,11 @@ extension Circulate.ReportCommand {
 
         func execute(_ context: CommandContext) throws {
             let address = try parseAddress(email)
-            let (r, cancelled) = try context.database().markResponded(address, report: report, note: note, now: context.now)
-            print("Recorded \(address)'s response to report \(r.id) (\"\(r.title)\").\(cancelled ? " Their waiting follow-up is cancelled." : " They will get no follow-up.")")
+            let database = try context.database()
+            let result = try database.markResponded(address, report: report, note: note, now: context.now)
+            try Withdrawals.settle(result.withdrawal, database: database, context: context)
+            let r = result.report
+            print("Recorded \(address)'s response to report \(r.id) (\"\(r.title)\").\(result.followUpCancelled ? " Their waiting follow-up is cancelled." : " They will get no follow-up.")")
         }
     }
 }

@@ -10,7 +10,10 @@ extension Circulate.SessionCommand {
         @Argument(help: "Their address.") var email: String
 
         func execute(_ context: CommandContext) throws {
-            let now = try context.database().recordAnswer(session: session, address: try parseAddress(email), answer: .apologies, now: context.now)
+            let database = try context.database()
+            let address = try parseAddress(email)
+            let now = try database.recordAnswer(session: session, address: address, answer: .apologies, now: context.now)
+            try Withdrawals.settle(try database.withdrawalsInFlight(for: address), database: database, context: context)
             print("Session \(session): \(email) \(now == .attended ? "is already recorded as having attended" : "sent apologies").")
         }
     }

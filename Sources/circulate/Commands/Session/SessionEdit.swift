@@ -39,8 +39,8 @@ extension Circulate.SessionCommand {
             if noHoldForNotes { changes.holdForNotes = false }
             changes.notify = !quiet
             guard !changes.isEmpty else { throw ValidationError("Nothing to change: give --start, --venue, --online, --title ...") }
-            let result = try context.database().editSession(session, changes: changes, followUp: context.configuration.followUpRule,
-                                                            createdBy: context.operatorName, domain: context.configuration.domain, now: context.now)
+            let result = try context.database().editSession(session, changes: changes, context: try context.workflowContext(),
+                                                            createdBy: context.operatorName, now: context.now)
             if json { return try Terminal.printJSON(SessionJSON(result.session, zone: zone)) }
             let s = result.session
             print("Session \(s.id) is now: \(s.title), \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)), \(s.location ?? s.onlineLink ?? "place to be confirmed").")

@@ -30,12 +30,12 @@ extension Circulate.SessionCommand {
                 guard roles.isEmpty && tags.isEmpty else { throw ValidationError("--to invites one guest; leave out --role and --tag.") }
                 guard !dryRun else { return print("Dry run: would invite \(to).") }
                 result = try db.inviteGuest(session: session, address: try parseAddress(to), name: name, invitedBy: context.operatorName,
-                                            reason: reason, key: context.instanceKey(), sendAfter: sendAfter, domain: config.domain,
-                                            zone: zone, now: context.now)
+                                            reason: reason, key: context.instanceKey(), sendAfter: sendAfter,
+                                            context: try context.workflowContext(), now: context.now)
             } else {
                 let all = try roles.map { try Tag.role($0) } + tags.map { try Tag.tag($0) }
                 result = try db.invite(session: session, tags: all, sendAfter: sendAfter, createdBy: context.operatorName, dryRun: dryRun,
-                                       domain: config.domain, zone: zone, now: context.now)
+                                       context: try context.workflowContext(), now: context.now)
             }
             if json {
                 return try Terminal.printJSON(["session": Int(session), "invited": result.added, "mailing": Int(result.mailing.id ?? 0), "dry_run": dryRun ? 1 : 0])

@@ -18,7 +18,10 @@ extension Circulate.SessionCommand {
             case "maybe", "?": status = .invited
             default: throw InvalidField(field: "answer", value: answer, problem: "is not yes, no or maybe")
             }
-            let now = try context.database().recordAnswer(session: session, address: try parseAddress(email), answer: status, now: context.now)
+            let database = try context.database()
+            let address = try parseAddress(email)
+            let now = try database.recordAnswer(session: session, address: address, answer: status, now: context.now)
+            try Withdrawals.settle(try database.withdrawalsInFlight(for: address), database: database, context: context)
             print("Session \(session): \(email) is now \(now == .accepted ? "coming" : now.rawValue).")
         }
     }

@@ -5,12 +5,15 @@ import Foundation
 extension Circulate.UpdateCommand {
     /// `circulate update queue FILE.md --subject ...`.
     struct Queue: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue the month's update (Markdown) for the next free slot, or --slot.")
+        static let configuration = CommandConfiguration(
+            abstract: "Queue the month's update (Markdown) for the next free slot, or --slot.",
+            discussion: "Running it again with the same subject and text finds the update already queued (or sent) and queues nothing, so one update never fills two months; --again queues it for another slot all the same.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The update's content (Markdown file).") var file: String
         @Option(help: "The subject line.") var subject: String
         @Option(help: ArgumentHelp("The slot's day, e.g. 2027-01-05 (default: the next slot with nothing queued).", valueName: "date"))
         var slot: String?
+        @Flag(help: "Queue it even if the same subject and text are already queued or were sent recently.") var again = false
         @Flag(help: "Print the update as JSON.") var json = false
 
         func execute(_ context: CommandContext) throws {
@@ -40,8 +43,14 @@ extension Circulate.UpdateCommand {
                 guard let c = candidate else { throw WorkflowError("updates.schedule has no slot in the future") }
                 slotAt = c
             }
-            let update = try db.queueUpdate(subject: subject, bodyMarkdown: body, slot: slotAt, createdBy: context.operatorName, now: context.now)
-            if json { return try Terminal.printJSON(UpdateJSON(update, zone: zone)) }
+            let (update, existed) = try db.queueUpdate(subject: subject, bodyMarkdown: body, slot: slotAt, slotNamed: slot != nil, again: again,
+                                                       createdBy: context.operatorName, now: context.now)
+            if json { return try Terminal.printJSON(UpdateJSON(update, zone: zone, alreadyQueued: existed)) }
+            if existed {
+                let what = update.state == .sent ? "Already sent" : "Already queued"
+                print("\(what): update \(update.id) with this subject and text, for \(LocalTime.describe(update.slotAt, in: zone)). Nothing was queued; add --again to queue it for another slot too.")
+                return
+            }
             let audience = try db.audienceSize(Audience(stream: .monthlyUpdate))
             print("Queued update \(update.id) for \(LocalTime.describe(update.slotAt, in: zone)) (about \(audience) people on the monthly update today).")
             print("See it exactly as members will: circulate update preview \(update.id)")
