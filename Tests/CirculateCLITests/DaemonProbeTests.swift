@@ -41,6 +41,28 @@ struct DaemonProbeTests {
         #expect(asker.runningAnswers >= 20, "\(asker.runningAnswers) of \(asker.answers) answers said daemon_running")
     }
 
+    @Test("a second serve reaching the database through a symlink exits 75, naming the one that runs")
+    func symlinkedSecondServe() throws {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        let first = try cli.start("serve", log: "first.log")
+        defer { first.terminate(); first.waitUntilExit() }
+        try #require(wait(15) { !first.isRunning || text(cli, "first.log").contains("delivering through") } && first.isRunning,
+                     "serve did not start: \(text(cli, "first.log"))")
+
+        try FileManager.default.createSymbolicLink(atPath: cli.path("alias.sqlite"), withDestinationPath: "var/circulate.sqlite")
+        cli.environment["CIRCULATE_CONFIG"] = try cli.write("alias.toml", "[storage]\ndatabase = \"alias.sqlite\"\n")
+        // Started rather than run: were it not refused it would run until stopped.
+        let second = try cli.start("serve", log: "second.log")
+        let exited = wait(15) { !second.isRunning }
+        if !exited { second.terminate() }
+        second.waitUntilExit()
+        #expect(exited && second.terminationStatus == 75, "second serve: \(second.terminationStatus) \(text(cli, "second.log"))")
+        #expect(text(cli, "second.log").contains("(pid \(first.processIdentifier)) is already running"))
+        #expect(try cli.run("queue", "status", "--json").object()["daemon_running"] as? Bool == true,
+                "asked through the symlink, queue status sees the daemon too")
+    }
+
     /// Waits until `condition` holds, checking every 10 ms (the daemon is up within a few hundred), for at most `seconds`.
     private func wait(_ seconds: TimeInterval, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

@@ -23,7 +23,7 @@ import Darwin
 /// probe in the same process, would silently drop them. The file itself stays behind, on purpose: deleting a lock file
 /// races with a process that has just opened it.
 public final class InstanceLock: @unchecked Sendable {
-    /// The lock file ("<database path>.lock" for the daemon).
+    /// The lock file ("<real database path>.lock" for the daemon).
     public let path: String
 
     // Why @unchecked Sendable is sound: the one mutable field, the descriptor, is only read or changed under `mutex`.
@@ -38,9 +38,15 @@ public final class InstanceLock: @unchecked Sendable {
 
     deinit { release() }
 
-    /// The lock file the daemon uses for the database at `databasePath`.
+    /// The lock file the daemon uses for the database at `databasePath`: "<real path of the database>.lock".
+    ///
+    /// Named from the real path because the lock protects the database file, not the name it was reached by: a second
+    /// `serve` configured with a symlink to the database (or to its folder) must find the same lock file, or both would
+    /// run on one queue. SQLite resolves symlinks the same way, so its -wal and -shm files sit beside the real file
+    /// too. A database not created yet is named through its folder's real path; when even the folder is missing the
+    /// path is kept as given, and taking the lock then fails with a message naming it.
     public static func lockPath(forDatabase databasePath: String) -> String {
-        databasePath + ".lock"
+        realPath(databasePath) + ".lock"
     }
 
     /// Takes the lock at `path` (creating the file, mode 0600) or fails at once if another process holds it.
@@ -142,6 +148,21 @@ public final class InstanceLock: @unchecked Sendable {
         request.l_len = 0
         request.l_pid = 0
         return request
+    }
+
+    /// `path` with every symlink resolved; for a file that does not exist yet, its folder's real path and its name.
+    private static func realPath(_ path: String) -> String {
+        if let resolved = resolved(path) { return resolved }
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent
+        guard let folder = resolved(url.deletingLastPathComponent().path) else { return path }
+        return folder == "/" ? "/" + name : folder + "/" + name
+    }
+
+    private static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
     }
 
     /// The PID the holder wrote, if the file holds one yet (the holder may be between locking and writing).

@@ -162,6 +162,33 @@ struct InstanceLockTests {
         #expect(refusals == 0, "\(refusals) of 2,000 acquisitions were refused; first: \(refused.first ?? "")")
         #expect(run.counts.held + run.counts.free > 0)
     }
+
+    @Test("a daemon reaching the database through a symlink is refused while one runs through the real path")
+    func symlinkedDatabase() throws {
+        let scratch = try Scratch()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: scratch.path("data"), withIntermediateDirectories: true)
+        _ = fm.createFile(atPath: scratch.path("data/circulate.sqlite"), contents: nil)
+        try fm.createSymbolicLink(atPath: scratch.path("alias.sqlite"), withDestinationPath: scratch.path("data/circulate.sqlite"))
+        try fm.createSymbolicLink(atPath: scratch.path("linked-data"), withDestinationPath: "data")
+
+        let real = InstanceLock.lockPath(forDatabase: scratch.path("data/circulate.sqlite"))
+        let viaFileLink = InstanceLock.lockPath(forDatabase: scratch.path("alias.sqlite"))
+        let viaFolderLink = InstanceLock.lockPath(forDatabase: scratch.path("linked-data/circulate.sqlite"))
+        #expect(viaFileLink == real)
+        #expect(viaFolderLink == real)
+        // A database not created yet is named through its folder's real path.
+        #expect(InstanceLock.lockPath(forDatabase: scratch.path("linked-data/new.sqlite"))
+            == InstanceLock.lockPath(forDatabase: scratch.path("data/new.sqlite")))
+
+        let lock = try InstanceLock.acquire(path: real)
+        let error = #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: viaFileLink) }
+        #expect(error?.reason == .alreadyRunning(pid: getpid()))
+        #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: viaFolderLink) }
+        #expect(InstanceLock.isHeld(path: viaFileLink))
+        lock.release()
+        #expect(!InstanceLock.isHeld(path: viaFileLink))
+    }
 }
 
 /// What the probing thread saw, and when it should stop.
