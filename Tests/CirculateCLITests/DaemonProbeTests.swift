@@ -19,17 +19,20 @@ struct DaemonProbeTests {
             let daemon = try cli.start("serve", log: log)
             // Running: it logs "delivering through" only after it holds the lock and has opened the database.
             let up = wait(15) { !daemon.isRunning || text(cli, log).contains("delivering through") }
-            if up && daemon.isRunning {
+            let stayed = daemon.isRunning
+            if up && stayed {
                 // Stopped only once a `queue status` begun after it was up has said it runs, which both checks the
                 // probe and keeps the wait as short as one or two answers.
                 let since = Date()
                 if !wait(15, { asker.sawRunning(startedAfter: since) }) {
                     problems.append("round \(round): queue status never reported daemon_running while serve ran")
                 }
-                daemon.terminate()
+            } else if stayed {
+                problems.append("round \(round): serve did not say it was delivering within 15 s: " + text(cli, log))
             }
+            if daemon.isRunning { daemon.terminate() }
             daemon.waitUntilExit()
-            if daemon.terminationStatus == 75 || !up {
+            if !stayed || daemon.terminationStatus == 75 {
                 problems.append("round \(round): serve exited \(daemon.terminationStatus) before it was stopped: "
                     + text(cli, log))
             }
