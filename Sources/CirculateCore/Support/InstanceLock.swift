@@ -6,17 +6,24 @@ import Glibc
 import Darwin
 #endif
 
-/// Only one `circulate serve` per database: an exclusive `flock(2)` on a lock file, held while the daemon runs.
+/// Only one `circulate serve` per database: a Linux open-file-description write lock on a lock file, held while the
+/// daemon runs.
 ///
 /// Two daemons on one queue would each claim and send the same batches; the CLI commands do not take this lock, since
-/// SQLite's own locking already keeps their short transactions safe beside the daemon.
+/// SQLite's own locking already keeps their short transactions safe beside the daemon. A CLI command that wants to
+/// know whether the daemon runs asks with `isHeld(path:)`, which never takes the lock: a question that took it, even
+/// for a moment, could make a `serve` starting in that instant give up as "already running".
 ///
-/// Why flock: the kernel drops the lock when the last descriptor of the open file description closes, which includes
-/// the process dying for any reason (kill -9, out-of-memory killer, a crash). A stale lock therefore cannot outlive
-/// its holder, and nothing has to guess whether a PID in a file still belongs to a circulate process. The file itself
-/// stays behind, on purpose: deleting a lock file races with a process that has just opened it.
+/// Why an open-file-description lock (`F_OFD_SETLK`): like flock(2), it belongs to the open file description, so the
+/// kernel drops it when the last descriptor closes, which includes the process dying for any reason (kill -9, the
+/// out-of-memory killer, a crash), and two descriptions conflict even inside one process. A stale lock therefore cannot
+/// outlive its holder, and nothing has to guess whether a PID in a file still belongs to a circulate process. Unlike
+/// flock(2) it can also be tested without being taken (`F_OFD_GETLK`), which is what the probe needs. Classic POSIX
+/// record locks (`F_SETLK`) would not do: they belong to the process, so any close() of the file in the daemon, or a
+/// probe in the same process, would silently drop them. The file itself stays behind, on purpose: deleting a lock file
+/// races with a process that has just opened it.
 public final class InstanceLock: @unchecked Sendable {
-    /// The lock file ("<database path>.lock" for the daemon).
+    /// The lock file ("<real database path>.lock" for the daemon).
     public let path: String
 
     // Why @unchecked Sendable is sound: the one mutable field, the descriptor, is only read or changed under `mutex`.
@@ -31,9 +38,15 @@ public final class InstanceLock: @unchecked Sendable {
 
     deinit { release() }
 
-    /// The lock file the daemon uses for the database at `databasePath`.
+    /// The lock file the daemon uses for the database at `databasePath`: "<real path of the database>.lock".
+    ///
+    /// Named from the real path because the lock protects the database file, not the name it was reached by: a second
+    /// `serve` configured with a symlink to the database (or to its folder) must find the same lock file, or both would
+    /// run on one queue. SQLite resolves symlinks the same way, so its -wal and -shm files sit beside the real file
+    /// too. A database not created yet is named through its folder's real path; when even the folder is missing the
+    /// path is kept as given, and taking the lock then fails with a message naming it.
     public static func lockPath(forDatabase databasePath: String) -> String {
-        databasePath + ".lock"
+        realPath(databasePath) + ".lock"
     }
 
     /// Takes the lock at `path` (creating the file, mode 0600) or fails at once if another process holds it.
@@ -48,20 +61,23 @@ public final class InstanceLock: @unchecked Sendable {
             throw InstanceLockError(.unusable(reason: Self.errorText(errno)), path: path)
         }
 
+        var request = Self.wholeFile(F_WRLCK)
         var result: Int32
-        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        repeat { result = fcntl(fd, Self.setLockCommand, &request) } while result != 0 && errno == EINTR
         guard result == 0 else {
             let code = errno
-            let holder = code == EWOULDBLOCK ? Self.readPID(fd) : nil
+            // EAGAIN is what Linux returns for a conflict; EACCES is the other answer POSIX allows.
+            let conflict = code == EAGAIN || code == EACCES
+            let holder = conflict ? Self.readPID(fd) : nil
             close(fd)
-            if code == EWOULDBLOCK {
+            if conflict {
                 throw InstanceLockError(.alreadyRunning(pid: holder), path: path)
             }
             throw InstanceLockError(.unusable(reason: Self.errorText(code)), path: path)
         }
 
-        // The PID only makes the "already running" message useful; the lock itself is the flock, so failing to
-        // write it (a full disk) is not a reason to refuse to start.
+        // The PID only makes the "already running" message useful; the lock itself is the fcntl lock, so failing
+        // to write it (a full disk) is not a reason to refuse to start.
         let pid = Array("\(getpid())\n".utf8)
         if ftruncate(fd, 0) == 0 {
             _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
@@ -76,7 +92,11 @@ public final class InstanceLock: @unchecked Sendable {
         guard descriptor >= 0 else { return }
         // Clear the PID first, so the file never names a process that no longer holds the lock after a clean stop.
         _ = ftruncate(descriptor, 0)
-        // Closing the only descriptor drops the flock; an explicit LOCK_UN would add nothing.
+        // Unlock explicitly rather than rely on close(): a child that another thread is forking (Process, posix_spawn)
+        // holds a copy of the descriptor until its exec closes it, and the lock belongs to the shared description, so
+        // after close() alone it could outlive release() for that moment and refuse the next daemon.
+        var request = Self.wholeFile(F_UNLCK)
+        _ = fcntl(descriptor, Self.setLockCommand, &request)
         close(descriptor)
         descriptor = -1
     }
@@ -88,7 +108,64 @@ public final class InstanceLock: @unchecked Sendable {
         return descriptor >= 0
     }
 
-    /// The PID the holder wrote, if the file holds one yet (the holder may be between flock and write).
+    /// Whether some process (this one included) holds the lock at `path`; never takes the lock, nor creates the file.
+    ///
+    /// A file that does not exist, or that cannot be opened or tested, reads as not held: an unusable lock file is no
+    /// running daemon, and `acquire` reports the actual problem when `serve` starts.
+    public static func isHeld(path: String) -> Bool {
+        // Read-only is enough: F_OFD_GETLK only asks whether a write lock could be placed, and opening for reading
+        // cannot create the file or change it. Close-on-exec, so a child started meanwhile does not inherit it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        // Closing this descriptor is harmless to a holder in this process, unlike with process-owned POSIX locks.
+        defer { close(fd) }
+        var request = wholeFile(F_WRLCK)
+        var result: Int32
+        repeat { result = fcntl(fd, getLockCommand, &request) } while result != 0 && errno == EINTR
+        // The kernel answers F_UNLCK when nothing would conflict; otherwise it describes the conflicting lock (with
+        // l_pid -1 for open-file-description locks, so the PID, when wanted, comes from the file).
+        return result == 0 && request.l_type != Int16(F_UNLCK)
+    }
+
+    #if os(Linux)
+    // Glibc defines these only under _GNU_SOURCE, which Swift's Glibc module is not built with, so they are not
+    // visible from Swift; the values are Linux's ABI (asm-generic/fcntl.h), the same on every architecture.
+    private static let getLockCommand: Int32 = 36  // F_OFD_GETLK
+    private static let setLockCommand: Int32 = 37  // F_OFD_SETLK (F_OFD_SETLKW, 38, would wait instead of failing)
+    #else
+    // Other systems have no open-file-description locks. An invalid command makes fcntl fail with EINVAL, so `serve`
+    // refuses to start ("cannot lock ...") rather than run unprotected, and the probe answers "not running".
+    private static let getLockCommand: Int32 = -1
+    private static let setLockCommand: Int32 = -1
+    #endif
+
+    /// A request for the whole file, however long it grows (l_len 0); l_pid must be 0 for open-file-description locks.
+    private static func wholeFile(_ type: Int32) -> flock {
+        var request = flock()
+        request.l_type = Int16(type)
+        request.l_whence = Int16(SEEK_SET)
+        request.l_start = 0
+        request.l_len = 0
+        request.l_pid = 0
+        return request
+    }
+
+    /// `path` with every symlink resolved; for a file that does not exist yet, its folder's real path and its name.
+    private static func realPath(_ path: String) -> String {
+        if let resolved = resolved(path) { return resolved }
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent
+        guard let folder = resolved(url.deletingLastPathComponent().path) else { return path }
+        return folder == "/" ? "/" + name : folder + "/" + name
+    }
+
+    private static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+
+    /// The PID the holder wrote, if the file holds one yet (the holder may be between locking and writing).
     private static func readPID(_ fd: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }

@@ -14,7 +14,7 @@ struct InstanceLockTests {
         let path = InstanceLock.lockPath(forDatabase: scratch.path("circulate.sqlite"))
         let first = try InstanceLock.acquire(path: path)
 
-        // flock locks belong to the open file description, so a second open() + flock() conflicts even here.
+        // Open-file-description locks conflict between two open() calls even in one process.
         let error = #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: path) }
         #expect(error?.reason == .alreadyRunning(pid: getpid()))
         #expect(error?.kind == .busy)
@@ -55,24 +55,39 @@ struct InstanceLockTests {
         #expect(third.isHeld)
     }
 
-    @Test("a lock held by a process killed with SIGKILL is free afterwards (the kernel drops a dead holder's flock)")
+    @Test("a lock held by a process killed with SIGKILL is free afterwards (the kernel drops a dead holder's lock)")
     func killedHolderFreesTheLock() throws {
         let scratch = try Scratch()
         let path = scratch.path("circulate.sqlite.lock")
 
-        // flock -F execs the command without forking, so the process we kill is the one holding the lock; it says
-        // "locked" only once the lock is taken, which replaces any sleeping in the test.
+        // Python takes the same kind of lock (an open-file-description write lock on the whole file) in the process we
+        // kill, and says "locked" only once it holds it, which replaces any sleeping in the test. It writes no PID.
         let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["-F", path, "/bin/sh", "-c", "echo locked; exec sleep 30"]
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import fcntl, os, struct, sys, time
+            fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+            # struct flock: l_type, l_whence, l_start, l_len, l_pid (0, as OFD locks require), padding
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+            print("locked", flush=True)
+            time.sleep(30)
+            """, path]
         let output = Pipe()
         holder.standardOutput = output
         try holder.run()
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
-        let said = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        // Read up to the end of the line (or until the pipe closes, should Python fail): one read may return part of it.
+        var said = ""
+        while !said.hasSuffix("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said += String(decoding: chunk, as: UTF8.self)
+        }
         try #require(said == "locked\n")
 
-        // While it lives, circulate is refused; flock(1) writes no PID, so the message leaves it out.
+        // While it lives, circulate is refused and the probe sees it; the holder wrote no PID, so the message leaves
+        // it out.
+        #expect(InstanceLock.isHeld(path: path))
         let error = #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: path) }
         #expect(error?.reason == .alreadyRunning(pid: nil))
         #expect(error?.description.hasPrefix("another circulate serve is already running on ") == true)
@@ -81,6 +96,7 @@ struct InstanceLockTests {
         holder.waitUntilExit()
         #expect(holder.terminationReason == .uncaughtSignal)
 
+        #expect(!InstanceLock.isHeld(path: path))
         let lock = try InstanceLock.acquire(path: path)
         #expect(lock.isHeld)
     }
@@ -93,5 +109,113 @@ struct InstanceLockTests {
         #expect(error?.kind == .storage)
         #expect(error?.description.contains("No such file or directory") == true)
         #expect(error?.description.contains(scratch.path("missing-folder/circulate.sqlite")) == true)
+    }
+
+    @Test("the probe says held only while someone holds the lock, and neither creates nor changes the file")
+    func probe() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("circulate.sqlite.lock")
+
+        #expect(!InstanceLock.isHeld(path: path))
+        #expect(!FileManager.default.fileExists(atPath: path), "asking must not create the lock file")
+
+        let lock = try InstanceLock.acquire(path: path)
+        #expect(InstanceLock.isHeld(path: path))
+        #expect(InstanceLock.isHeld(path: path), "probing twice (and closing the probe's descriptor) keeps the lock")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "\(getpid())\n", "the probe leaves the PID alone")
+        #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: path) }
+
+        lock.release()
+        #expect(!InstanceLock.isHeld(path: path), "a released lock file that stays behind is not a running daemon")
+    }
+
+    @Test("probing in a tight loop never makes a daemon's start fail: 2,000 acquisitions beside a probing thread")
+    func probeNeverBlocksAcquire() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("circulate.sqlite.lock")
+        let run = ProbeLoop()
+
+        let prober = Thread {
+            while !run.finished { run.record(held: InstanceLock.isHeld(path: path)) }
+            run.proberDone.signal()
+        }
+        prober.start()
+        defer { run.stop() }
+        // Wait for the first probe so the two threads really overlap, even on a loaded machine.
+        let started = Date()
+        while run.counts.held + run.counts.free == 0 && Date().timeIntervalSince(started) < 10 {
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+
+        var refused: [String] = []
+        for attempt in 0..<2_000 {
+            do {
+                let lock = try InstanceLock.acquire(path: path)
+                lock.release()
+            } catch {
+                refused.append("attempt \(attempt): \(error)")
+            }
+        }
+        run.stop()
+
+        let refusals = refused.count  // a count, so a failure does not print all 2,000 messages
+        #expect(refusals == 0, "\(refusals) of 2,000 acquisitions were refused; first: \(refused.first ?? "")")
+        #expect(run.counts.held + run.counts.free > 0)
+    }
+
+    @Test("a daemon reaching the database through a symlink is refused while one runs through the real path")
+    func symlinkedDatabase() throws {
+        let scratch = try Scratch()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: scratch.path("data"), withIntermediateDirectories: true)
+        _ = fm.createFile(atPath: scratch.path("data/circulate.sqlite"), contents: nil)
+        try fm.createSymbolicLink(atPath: scratch.path("alias.sqlite"), withDestinationPath: scratch.path("data/circulate.sqlite"))
+        try fm.createSymbolicLink(atPath: scratch.path("linked-data"), withDestinationPath: "data")
+
+        let real = InstanceLock.lockPath(forDatabase: scratch.path("data/circulate.sqlite"))
+        let viaFileLink = InstanceLock.lockPath(forDatabase: scratch.path("alias.sqlite"))
+        let viaFolderLink = InstanceLock.lockPath(forDatabase: scratch.path("linked-data/circulate.sqlite"))
+        #expect(viaFileLink == real)
+        #expect(viaFolderLink == real)
+        // A database not created yet is named through its folder's real path.
+        #expect(InstanceLock.lockPath(forDatabase: scratch.path("linked-data/new.sqlite"))
+            == InstanceLock.lockPath(forDatabase: scratch.path("data/new.sqlite")))
+
+        let lock = try InstanceLock.acquire(path: real)
+        let error = #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: viaFileLink) }
+        #expect(error?.reason == .alreadyRunning(pid: getpid()))
+        #expect(throws: InstanceLockError.self) { try InstanceLock.acquire(path: viaFolderLink) }
+        #expect(InstanceLock.isHeld(path: viaFileLink))
+        lock.release()
+        #expect(!InstanceLock.isHeld(path: viaFileLink))
+    }
+}
+
+/// What the probing thread saw, and when it should stop.
+private final class ProbeLoop: @unchecked Sendable {
+    // Why @unchecked Sendable is sound: every field is read and written under `mutex`, except the semaphore, which is
+    // itself thread-safe.
+    private let mutex = NSLock()
+    private var stopped = false
+    private var held = 0
+    private var free = 0
+    private var joined = false
+    let proberDone = DispatchSemaphore(value: 0)
+
+    var finished: Bool { mutex.withLock { stopped } }
+    var counts: (held: Int, free: Int) { mutex.withLock { (held, free) } }
+
+    func record(held isHeld: Bool) {
+        mutex.withLock { if isHeld { held += 1 } else { free += 1 } }
+    }
+
+    /// Stops the prober and waits for it to finish (once), so the scratch folder outlives it.
+    func stop() {
+        let wait = mutex.withLock { () -> Bool in
+            stopped = true
+            defer { joined = true }
+            return !joined
+        }
+        if wait { proberDone.wait() }
     }
 }
