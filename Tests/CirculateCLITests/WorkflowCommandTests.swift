@@ -40,7 +40,7 @@ struct WorkflowCommandTests {
         #expect((try sessions.json() as? [Any])?.isEmpty == true, "nothing may be added")
     }
 
-    @Test("a report too big to attach is refused with the way out; the same title twice needs --again")
+    @Test("a report too big to attach is refused with the way out; the same report twice sends nothing; another with its title needs --again")
     func reportLimits() throws {
         let cli = try instance()
         _ = try cli.write("circulate.toml", "[reports]\nattachment_limit = \"1KB\"\naudience = \"member\"\n")
@@ -52,6 +52,8 @@ struct WorkflowCommandTests {
         r = try cli.run("report", "distribute", "--link", "https://example.org/findings.pdf", "--title", "Findings")
         #expect(r.status == 0, "\(r.stderr)")
         r = try cli.run("report", "distribute", "--link", "https://example.org/findings.pdf", "--title", "findings")
+        #expect(r.status == 0 && r.stdout.contains("Already distributed") && r.stdout.contains("Nothing was sent"), "\(r.stdout) \(r.stderr)")
+        r = try cli.run("report", "distribute", "--link", "https://example.org/findings-v2.pdf", "--title", "findings")
         #expect(r.status == 65 && r.stderr.contains("--again"), "\(r.stderr)")
         #expect(try cli.run("report", "list", "--json").json() as? [Any] != nil)
         #expect((try cli.run("report", "list", "--json").json() as? [Any])?.count == 1)
