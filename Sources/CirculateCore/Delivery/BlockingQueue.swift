@@ -7,6 +7,8 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     private var items: [Element] = []
     private var head = 0
     private var closed = false
+    /// While held, `pop` hands out nothing (the relay is in trouble: no worker opens a new connection).
+    private var held = false
     /// A waiting `drain` wants this many items before it is worth waking up (fewer context switches per message).
     private var wakeAt = 1
 
@@ -19,15 +21,32 @@ final class BlockingQueue<Element>: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Takes one item, waiting for it; nil once the queue is closed and empty.
+    /// Takes one item, waiting for it (and while the queue is held); nil once the queue is closed and empty.
     func pop() -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !closed {
+        while (head == items.count || held) && !closed {
             wakeAt = 1
             condition.wait()
         }
-        return takeOne()
+        return closed && held ? nil : takeOne()
+    }
+
+    /// Stops handing out items until `resume()`; what is in the queue stays for `removeAll()`.
+    func hold() {
+        condition.lock()
+        held = true
+        condition.unlock()
+    }
+
+    /// Hands out items again.
+    func resume() {
+        condition.lock()
+        if held {
+            held = false
+            condition.broadcast()
+        }
+        condition.unlock()
     }
 
     /// Takes everything there is, waiting up to `timeout` until there are at least `atLeast` items.

@@ -195,6 +195,7 @@ public final class DeliveryEngine: @unchecked Sendable {
             loop.reopen.removeAll()
             if relayTrouble {
                 // One outage, one pause: what the workers have not started goes back untouched.
+                jobs.hold()
                 loop.giveBack = jobs.removeAll()
                 try database.giveBack(loop.giveBack, now: clock())
                 loop.inFlight -= loop.giveBack.count
@@ -223,6 +224,7 @@ public final class DeliveryEngine: @unchecked Sendable {
         }
         let claimed = try database.claimDue(limit: room, now: now, reserveRate: limiter != nil)
         loop.inFlight += claimed.count
+        if !claimed.isEmpty { jobs.resume() }
         jobs.push(claimed)
         if !claimed.isEmpty {
             loop.checkAt = now
@@ -403,6 +405,9 @@ public final class DeliveryEngine: @unchecked Sendable {
                 outcome = .notSent(reason: "circulate could not prepare this message: \(error)")
             }
             if case .relayProblem = outcome {
+                // No worker opens another connection until the engine has paused and the pause is over: an outage
+                // costs one failed connection per worker, not one per message claimed.
+                jobs.hold()
                 sender?.close()
                 sender = nil
             }
