@@ -133,6 +133,32 @@ struct DeliveryEngineTests {
     }
 }
 
+extension DeliveryEngineTests {
+    @Test("a message circulate cannot make (a stored address it will not use) fails alone: no pause, no bounce, the rest go")
+    func oneBadMessage() throws {
+        let scratch = try Scratch()
+        let db = try scratch.database()
+        for i in 0..<6 {
+            _ = try db.addMember(person("m\(i)@example.org"), grant: grant(), key: testKey, rejoin: false, now: testNow)
+        }
+        // A stored address that no longer parses (written straight to the table, as an old release or a hand edit might).
+        try db.pool.write { try $0.execute(sql: "UPDATE member SET email = 'm3 at example.org' WHERE email = 'm3@example.org'") }
+        _ = try db.enqueue(try Announcement(audience: Audience(stream: .reports), subject: "Report", bodyMarkdown: "Text",
+                                            requestedStart: nil, now: Date(), createdBy: "sam"), domain: "example.org", now: Date())
+        let config = Self.configuration()
+        let builder = MailingMessageBuilder(database: db, templates: try MessageTemplates.load(directory: nil), configuration: config, key: testKey)
+        let engine = DeliveryEngine(database: db, transport: MaildirTransport(folder: scratch.path("outbox")), builder: builder,
+                                    settings: DeliveryEngine.Settings(config.delivery), logger: Logger(label: "test"))
+        try Self.runEngine(engine) { (try db.queueSummary().byState[.sent] ?? 0) == 5 }
+        #expect(try db.queueSummary().byState == [.sent: 5, .failed: 1])
+        #expect(try db.relayPause() == nil)
+        let failed = try #require(try db.deliveries(states: [.failed], mailing: nil, limit: 10).first)
+        #expect(failed.failure == .notSent && failed.reply?.contains("cannot be used") == true)
+        let bounces = try db.pool.read { try Int.fetchOne($0, sql: "SELECT sum(hard_bounces) FROM member") }
+        #expect(bounces == 0)
+    }
+}
+
 /// A transport that takes 50 ms a message, so a stop happens mid-mailing.
 struct SlowTransport: MailTransport {
     var description: String { "slow test transport" }

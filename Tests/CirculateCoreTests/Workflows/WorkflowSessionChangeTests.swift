@@ -140,4 +140,35 @@ struct WorkflowSessionChangeTests {
         #expect(result.session.state == .cancelled && result.notice == nil && result.session.sequence == 0)
         #expect(try world.mailings(.sessionCancelled).isEmpty)
     }
+
+    @Test("cancelling a session cancels its invitations and reminders not yet sent; those never invited get no cancellation")
+    func cancelWaiting() throws {
+        try world.member("ola@example.org", tags: ["member"])
+        try world.member("uma@example.org", tags: ["member"])
+        // Invitations queued to go out next week, and the reminder for the session that was invited to earlier.
+        let invitations = try db.invite(session: uninvited.id, tags: ["member"], sendAfter: utc(2026, 11, 20, 9), createdBy: "sam",
+                                        dryRun: false, domain: world.domain, zone: Zones.london, now: editTime)
+        #expect(invitations.added == 2)
+        _ = try db.queueSessionReminders(rule: world.config.reminderRule, now: utc(2027, 1, 5, 9), domain: world.domain)
+        let reminder = try world.onlyMailing(.reminder)
+        #expect(try world.recipients(reminder, states: [.queued]) == ["ola@example.org", "uma@example.org"])
+        // One of them is already in a worker's hands when the session is cancelled.
+        _ = try db.startDueMailings(now: utc(2027, 1, 5, 9), lateLimit: 86_400 * 60)
+        let inFlight = try #require(try db.claimDue(limit: 1, now: utc(2027, 1, 5, 9)).first)
+
+        let result = try db.cancelSession(uninvited.id, reason: nil, createdBy: "sam", domain: world.domain, now: utc(2027, 1, 5, 10))
+        #expect(result.withdrawal.cancelled == 3 && result.withdrawal.inFlight == [inFlight.deliveryID])
+        #expect(db.lastCheck(inFlight.deliveryID) == .stop("the session was cancelled"))
+        #expect(try world.count("""
+            SELECT count(*) FROM delivery WHERE state IN ('queued', 'deferred', 'held')
+              AND mailing_id IN (SELECT id FROM mailing WHERE kind IN ('invitation', 'reminder'))
+            """) == 0)
+        #expect(try world.state(of: reminder) == .done, "a mailing left with nothing to send is finished")
+        try db.record([DeliveryResult(claim: inFlight, outcome: .withdrawn(reason: "the session was cancelled", atRelay: true),
+                                      finishedAt: utc(2027, 1, 5, 10))], policy: RecordingPolicy(world.config.delivery))
+        #expect(try world.state(of: invitations.mailing) == .done)
+        // Only the person whose message was in flight may have seen the invitation: they alone hear it is cancelled.
+        let cancelled = try world.onlyMailing(.sessionCancelled)
+        #expect(try world.recipients(cancelled) == [inFlight.recipient])
+    }
 }
