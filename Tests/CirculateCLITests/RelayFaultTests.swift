@@ -57,6 +57,7 @@ struct RelayFaultTests {
         let log = cli.log()
         #expect(log.contains("bounced") && log.contains("is marked bounced"))
         #expect(log.contains("failed (rejected, not counted against the person)"))
+        #expect(log.contains("deferred after attempt 1 (552 5.2.2 Mailbox full)"), "the deferral is in the journal")
         #expect(log.range(of: #"mailing \d+, message \d+"#, options: .regularExpression) != nil)
         for person in people { #expect(!log.contains(person), "the journal names \(person)") }
     }
@@ -130,5 +131,27 @@ struct RelayFaultTests {
         #expect(later.isEmpty, "relay activity for the person after the command returned: \(later)")
         let row = try #require(try cli.deliveries().first)
         #expect(row["state"] as? String == "cancelled")
+    }
+
+    @Test("a wrong CA file pauses delivery; putting the right certificate in it and `queue resume` send everything, without a restart")
+    func caFileFixed() throws {
+        let server = try SMTPServer(starttls: "required", auth: "alice:s3cret")
+        // A certificate authority that did not sign the relay's certificate: verification fails.
+        let other = try SMTPServer(starttls: "required", auth: nil)
+        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("relay-ca-\(UUID().uuidString).pem").path
+        try FileManager.default.copyItem(atPath: other.caFile, toPath: caFile)
+        defer { try? FileManager.default.removeItem(atPath: caFile) }
+        let cli = try CLI.relayInstance(server, members: ["ann@example.org", "bo@example.org"], extra: "relay_pause = \"10m\"",
+                                        caFile: caFile)
+        let daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        #expect(try cli.send().status == 0)
+        #expect(try cli.waitFor(10) { try cli.run("queue", "status", "--json").object()["paused"] as? Bool == true })
+        let reason = try cli.run("queue", "status", "--json").object()["pause_reason"] as? String ?? ""
+        #expect(reason.contains("certificate"), "\(reason)")
+        try FileManager.default.removeItem(atPath: caFile)
+        try FileManager.default.copyItem(atPath: server.caFile, toPath: caFile)
+        #expect(try cli.run("queue", "resume").status == 0)
+        #expect(try cli.waitFor(10) { try cli.queueCounts()["sent"] == 2 }, "\(cli.countsText)")
     }
 }

@@ -6,14 +6,14 @@ extension CLI {
     /// STARTTLS required and AUTH unless `plain` (then a plaintext relay on loopback), fast retries, and `extra`
     /// lines in [delivery].
     static func relayInstance(_ server: SMTPServer, members: [String], password: String = "s3cret", plain: Bool = false,
-                              extra: String = "", top: String = "") throws -> CLI {
+                              extra: String = "", top: String = "", caFile: String? = nil) throws -> CLI {
         let cli = try CLI()
         // Fast retries and pauses, unless `extra` sets its own.
         let defaults = ["connections = 2", "retry_initial = \"1s\"", "retry_maximum = \"2s\"", "relay_pause = \"1s\""]
         _ = try cli.write("smtp-password", password + "\n")
         let smtp = plain
             ? "url = \"smtp://127.0.0.1:\(server.port)\"\nallow_plaintext = true"
-            : "url = \"smtp://localhost:\(server.port)\"\nca_file = \"\(server.caFile)\"\nusername = \"alice\"\npassword_file = \"smtp-password\""
+            : "url = \"smtp://localhost:\(server.port)\"\nca_file = \"\(caFile ?? server.caFile)\"\nusername = \"alice\"\npassword_file = \"smtp-password\""
         _ = try cli.write("circulate.toml", """
             \(top)
             [community]

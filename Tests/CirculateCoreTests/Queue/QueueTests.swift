@@ -446,4 +446,29 @@ struct QueueTests {
         #expect(limiter.allowance(now: testNow.addingTimeInterval(64)) == 9, "counted from its MAIL FROM, 5 s after the claim")
         #expect(limiter.allowance(now: testNow.addingTimeInterval(66)) == 10)
     }
+
+    @Test("a message whose cancellation was asked for while in flight ends cancelled at the next start, never sent again")
+    func recoveryOfCancelled() throws {
+        let w = try QueueWorld()
+        let c = try w.claimAll()
+        _ = try w.db.cancelMailing(c[0].mailingID, now: testNow)
+        let recovery = try w.db.recoverInFlight(policy: .resend, resends: 1, now: testNow)
+        #expect(recovery.cancelled == 3 && recovery.resent == 0)
+        #expect(try w.states() == ["cancelled": 3])
+        #expect(try w.db.claimDue(limit: 10, now: testNow).isEmpty)
+    }
+
+    @Test("messages failed earlier in a run of the same policy refusal are given back, and their finished mailing reopens")
+    func reopenAfterStreak() throws {
+        let w = try QueueWorld()
+        let c = try w.claimAll()
+        try w.record([(c[0], reply(550, "5.7.1 quota exceeded")), (c[1], reply(550, "5.7.1 quota exceeded"))])
+        try w.record([(c[2], .accepted(reply: "250 ok"))])
+        #expect(try w.db.mailing(id: c[0].mailingID)?.state == .done)
+        let events = try w.db.record([], reopen: [c[0].deliveryID, c[1].deliveryID], policy: w.policy)
+        #expect(events == [.reopened(deliveries: [c[0].deliveryID, c[1].deliveryID])])
+        #expect(try w.delivery(c[0]).state == .queued && w.delivery(c[0]).failure == nil)
+        #expect(try w.db.mailing(id: c[0].mailingID)?.state == .sending)
+        #expect(try w.db.claimDue(limit: 10, now: testNow).count == 2)
+    }
 }
