@@ -57,8 +57,8 @@ struct CrashRecoveryTests {
         // crashes fall early, in the middle and late, each with messages claimed and unrecorded.
         // Messages recovered after a crash, and retries, are due at or after the restart, later than everything still
         // queued, so they go out after the rest of the list: no message is in flight at two of these crashes, and each
-        // is sent again once. (One caught in flight at two crashes would be counted as probably delivered and not sent
-        // again, by delivery.in_doubt_resends = 1, even if it never reached the relay; this test does not cover that.)
+        // is sent again once. (One caught in flight at two crashes is sent again each time, since a crash alone never
+        // counts a message as delivered; QueueTests "after a crash, messages left sending are sent again..." covers it.)
         var inFlightAtCrashes: [Int] = []
         for (crash, share) in [0.1, 0.4, 0.7].enumerated() {
             let daemon = try cli.start("serve", log: "serve\(crash + 1).log")

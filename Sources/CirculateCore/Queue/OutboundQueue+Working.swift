@@ -132,7 +132,9 @@ extension OutboundQueue {
     /// attempt fewer); those cancelled meanwhile end cancelled, those of an erased person are deleted.
     static func giveBack(_ db: Database, _ deliveries: [Int64], retryAt: Date? = nil, now: Date) throws {
         guard !deliveries.isEmpty else { return }
-        let forget = try db.cachedStatement(sql: "DELETE FROM delivery WHERE id = ? AND state = 'sending' AND cancel_requested = ?")
+        let forget = try db.cachedStatement(sql: """
+            DELETE FROM delivery WHERE id = ? AND state = '\(Delivery.State.sending.rawValue)' AND cancel_requested = ?
+            """)
         let back = try db.cachedStatement(sql: """
             UPDATE delivery SET state = CASE WHEN cancel_requested IS NOT NULL THEN '\(Delivery.State.cancelled.rawValue)'
                                              WHEN attempts <= 1 THEN '\(Delivery.State.queued.rawValue)'
@@ -157,7 +159,7 @@ extension OutboundQueue {
     struct Recovery: Sendable, Equatable {
         /// Sent again (same Message-ID): their fate is unknown.
         var resent = 0
-        /// In doubt too often (or `assume-sent`): counted as probably delivered.
+        /// With `assume-sent`: counted as sent.
         var probablyDelivered = 0
         /// Cancelled while in flight: not sent again.
         var cancelled = 0
@@ -168,8 +170,12 @@ extension OutboundQueue {
     }
 
     /// The one restart-recovery step: messages left `sending` by a crash are in doubt. Each counts one doubt; with
-    /// `resend` it is sent again with the same Message-ID until it has been in doubt more than `resends` times, then
-    /// it is counted as probably delivered (as it is at once with `assume-sent`).
+    /// `resend` it is sent again with the same Message-ID (with `assume-sent` it is counted as sent).
+    ///
+    /// A crash never makes a message "probably delivered" by itself: most of the messages claimed at a crash were
+    /// still waiting for a worker and never reached the relay, and one caught by two crashes would otherwise be
+    /// counted as delivered without ever having been sent. The doubt is counted, so that if the relay later leaves the
+    /// message in doubt after taking its whole content, that crash's resend was its resend (`InDoubtDecision`).
     static func recoverInFlight(_ db: Database, policy: Configuration.Delivery.InDoubtPolicy, resends: Int, now: Date) throws -> Recovery {
         var recovery = Recovery()
         let rows = try Row.fetchAll(db, sql: """
@@ -195,7 +201,7 @@ extension OutboundQueue {
                 try db.execute(sql: "UPDATE delivery SET state = ?, failure = ?, reply = ?, doubts = ?, updated_at = ? WHERE id = ?",
                                arguments: [Delivery.State.failed.rawValue, Delivery.Failure.notSent.rawValue,
                                            "circulate send-test was interrupted; test messages are never sent again", doubts, now, id])
-            } else if InDoubtDecision.after(doubts: doubts, policy: policy, resends: resends) == .resend {
+            } else if policy == .resend {
                 recovery.resent += 1
                 try db.execute(sql: "UPDATE delivery SET state = ?, next_attempt_at = ?, doubts = ?, reply = ?, updated_at = ? WHERE id = ?",
                                arguments: [Delivery.State.deferred.rawValue, now, doubts,

@@ -37,7 +37,7 @@ extension AppDatabase {
     public func updates(queuedOnly: Bool) throws -> [MonthlyUpdate] {
         try fetch { db in
             try MonthlyUpdate.fetchAll(db, sql: """
-                SELECT * FROM monthly_update \(queuedOnly ? "WHERE state = 'queued'" : "") ORDER BY slot_at DESC, id DESC LIMIT 200
+                SELECT * FROM monthly_update \(queuedOnly ? "WHERE state = '\(MonthlyUpdate.State.queued.rawValue)'" : "") ORDER BY slot_at DESC, id DESC LIMIT 200
                 """)
         }
     }

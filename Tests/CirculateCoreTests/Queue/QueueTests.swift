@@ -323,7 +323,7 @@ struct QueueTests {
         #expect(try !w.db.resumeRelay(now: testNow.addingTimeInterval(6)), "no pause in force: nothing to resume")
     }
 
-    @Test("after a crash, messages left sending are resent once with the same Message-ID, then counted as probably delivered")
+    @Test("after a crash, messages left sending are sent again with the same Message-ID, however many crashes catch them; a real doubt after that is the last")
     func recovery() throws {
         let w = try QueueWorld()
         let c = try w.claimAll()
@@ -332,11 +332,20 @@ struct QueueTests {
         #expect(first.resent == 2 && first.probablyDelivered == 0)
         let back = try w.db.claimDue(limit: 10, now: testNow)
         #expect(Set(back.map(\.messageID)) == Set([c[1].messageID, c[2].messageID]))
-        // A second crash with the same messages in flight: they have used their one resend.
+        // A second crash catches them again before a worker took them: they may never have gone, so they go again.
         let second = try w.db.recoverInFlight(policy: .resend, resends: 1, now: testNow)
-        #expect(second.resent == 0 && second.probablyDelivered == 2)
+        #expect(second.resent == 2 && second.probablyDelivered == 0)
+        let again = try w.db.claimDue(limit: 10, now: testNow).sorted { $0.recipient < $1.recipient }
+        #expect(again.count == 2 && again.allSatisfy { $0.doubts == 2 })
+        // Now the relay takes one's whole content and no reply comes: its resends are used up, so it counts as delivered.
+        try w.record([(again[0], .inDoubt(detail: "no reply to the final dot")), (again[1], .accepted(reply: "250 ok"))])
+        #expect(try w.delivery(again[0]).state == .sent && w.delivery(again[0]).doubts == 3)
         #expect(try w.states()["sent"] == 3)
         #expect(try w.db.mailing(id: c[0].mailingID)?.state == .done)
+        // With assume-sent, a crash counts them as sent.
+        let x = try QueueWorld { $0.inDoubt = .assumeSent }
+        _ = try x.claimAll()
+        #expect(try x.db.recoverInFlight(policy: .assumeSent, resends: 1, now: testNow).probablyDelivered == 3)
     }
 
     @Test("a message cancelled while in flight ends cancelled whatever the relay said before its content, and sent if the relay already had it")
