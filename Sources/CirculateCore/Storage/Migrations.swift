@@ -368,6 +368,16 @@ enum Migrations {
                 }
             }
         }
+        migrator.registerMigration("v5: instance settings (the key's fingerprint)") { db in
+            try db.execute(sql: """
+                -- Facts about this instance, by name: the instance key's fingerprint (an HMAC of a fixed label, never the
+                -- key), so that a different key, which would void every erasure hash, is refused.
+                CREATE TABLE setting (
+                    name TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -8,6 +8,9 @@ public struct InstanceKey: Sendable {
     // Raw bytes rather than SymmetricKey, which is not Sendable; a SymmetricKey is cheap to rebuild per use.
     private let suppressionKey: [UInt8]
     private let unsubscribeKey: [UInt8]
+    /// An HMAC of a fixed label under the key: it identifies the key (stored in the database, compared at every start)
+    /// and reveals nothing of it.
+    public let fingerprint: String
 
     /// The number of random bytes a key holds.
     public static let byteCount = 32
@@ -19,6 +22,7 @@ public struct InstanceKey: Sendable {
         }
         suppressionKey = Self.subKey(bytes, purpose: "circulate suppression v1")
         unsubscribeKey = Self.subKey(bytes, purpose: "circulate unsubscribe v1")
+        fingerprint = Self.hex(Self.subKey(bytes, purpose: "circulate key fingerprint v1"))
     }
 
     /// Reads a key written as 64 hex digits (what `circulate init` writes) or as base64.

@@ -39,6 +39,12 @@ public enum InstanceSetup {
         }
     }
 
+    /// Where the key in use comes from, in words ("environment variable X", "file var/instance.key").
+    public static func keySource(_ config: Configuration, environment: [String: String]) -> String {
+        if let name = config.secrets.instanceKeyEnv, let value = environment[name], !value.isEmpty { return "environment variable \(name)" }
+        return "file \(config.secrets.instanceKeyFile)"
+    }
+
     /// The key, or an error telling the user to run `circulate init`.
     public static func requireKey(_ config: Configuration, environment: [String: String]) throws(SecretError) -> InstanceKey {
         guard let key = try loadKey(config, environment: environment) else {
@@ -52,7 +58,7 @@ public enum InstanceSetup {
     public static func initialise(_ config: Configuration, environment: [String: String]) throws -> Report {
         let fm = FileManager.default
         let dbExisted = fm.fileExists(atPath: config.storage.database)
-        _ = try AppDatabase.open(path: config.storage.database, create: true)
+        let database = try AppDatabase.open(path: config.storage.database, create: true)
 
         for sub in ["", "/tmp", "/new", "/cur"] {
             let folder = config.outbox.maildir + sub
@@ -71,8 +77,13 @@ public enum InstanceSetup {
         } else if fm.fileExists(atPath: config.secrets.instanceKeyFile) {
             _ = try requireKey(config, environment: environment)
         } else {
+            // A database set up with a key must get that key back, never a new one: every erasure hash depends on it.
+            if try database.keyFingerprint() != nil { throw MissingKey(path: config.secrets.instanceKeyFile) }
             try writeNewKey(to: config.secrets.instanceKeyFile)
             created = true
+        }
+        if let key = try loadKey(config, environment: environment) {
+            _ = try database.checkKey(key, source: Self.keySource(config, environment: environment))
         }
         return Report(database: config.storage.database, databaseCreated: !dbExisted, outbox: config.outbox.maildir,
                       instanceKey: keySource, instanceKeyCreated: created, configuration: config.sourceFile)
@@ -98,5 +109,25 @@ public enum InstanceSetup {
             unlink(path)
             throw StorageError(kind: .storage, "cannot write the instance key file \(path); check free space")
         }
+    }
+}
+
+/// There is no instance key, but the database was set up with one.
+public struct MissingKey: Failure, Sendable {
+    /// Where the key was looked for.
+    public let path: String
+
+    /// An error about the key missing at `path`.
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// A configuration problem: exit 78.
+    public var kind: FailureKind { .configuration }
+
+    public var description: String {
+        "there is no instance key at \(path), and this database was set up with one (its fingerprint is on record). "
+            + "Restore that key (from the backup you keep with the database, or the credential that held it); a new key "
+            + "would let people erased from the list be added again, so circulate does not make one"
     }
 }

@@ -23,14 +23,28 @@ struct CommandContext {
         now = clock()
     }
 
-    /// The database, which must already exist (`circulate init` creates it).
+    /// The database, which must already exist (`circulate init` creates it). When an instance key is at hand, it must
+    /// be the one the database was set up with (a database from an earlier release records it now, and says so).
     func database() throws -> AppDatabase {
-        try AppDatabase.open(path: configuration.storage.database, create: false)
+        let database = try AppDatabase.open(path: configuration.storage.database, create: false)
+        if let key = try InstanceSetup.loadKey(configuration, environment: environment),
+           try database.checkKey(key, source: InstanceSetup.keySource(configuration, environment: environment)) == .adopted {
+            Terminal.note("the instance key's fingerprint is now recorded in the database; from now on another key is refused")
+        }
+        return database
     }
 
     /// The instance key, which must already exist.
     func instanceKey() throws -> InstanceKey {
-        try InstanceSetup.requireKey(configuration, environment: environment)
+        guard let key = try InstanceSetup.loadKey(configuration, environment: environment) else {
+            if FileManager.default.fileExists(atPath: configuration.storage.database),
+               let database = try? AppDatabase.open(path: configuration.storage.database, create: false),
+               (try? database.keyFingerprint()) != nil {
+                throw MissingKey(path: configuration.secrets.instanceKeyFile)
+            }
+            return try InstanceSetup.requireKey(configuration, environment: environment)
+        }
+        return key
     }
 
     /// The person running the command, for "recorded by".
