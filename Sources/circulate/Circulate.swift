@@ -1,9 +1,15 @@
 import ArgumentParser
+import Foundation
 
 /// Entry point: lets the global `--config PATH` stand anywhere on the line, before or after the subcommand.
 @main
 enum Entry {
     static func main() async {
+        if let position = GlobalArguments.firstInvalidUTF8() {
+            // Swift would turn the bad bytes into U+FFFD, and a mangled address could then be stored or erased wrongly.
+            Terminal.error("argument \(position) is not valid UTF-8 text; check the terminal's or the script's encoding (nothing was done)")
+            exit(ExitStatus.invalidInput)
+        }
         await Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
     }
 }
@@ -25,6 +31,16 @@ struct Circulate: AsyncParsableCommand {
 
 /// Argument rewriting for options that belong to every command.
 enum GlobalArguments {
+    /// The position (1 for the first after the program's name) of the first argument that is not valid UTF-8, if any.
+    static func firstInvalidUTF8() -> Int? {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+            if String(validating: bytes, as: UTF8.self) == nil { return index }
+        }
+        return nil
+    }
+
     /// Moves `--config PATH` / `--config=PATH` found before the subcommand to the end (before any `--`), where the
     /// subcommand's own `--config` option parses it.
     static func hoistingConfig(_ arguments: [String]) -> [String] {

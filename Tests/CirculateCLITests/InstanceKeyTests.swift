@@ -60,3 +60,20 @@ struct InstanceKeyTests {
         #expect(try cli.run("member", "list").status == 78)
     }
 }
+
+@Suite("Arguments")
+struct ArgumentEncodingTests {
+    @Test("an argument that is not valid UTF-8 is refused, not turned into U+FFFD")
+    func invalidUTF8() throws {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        let out = try CLI.python("""
+            import subprocess, sys
+            r = subprocess.run([sys.argv[1], b'member', b'add', b'zo\\xeb@example.org', b'--source', b'sheet'], cwd=sys.argv[2],
+                               env={'PATH': '/usr/bin:/bin', 'HOME': sys.argv[2], 'LANG': 'C.UTF-8'}, capture_output=True)
+            print(r.returncode, r.stderr.decode('utf-8', 'replace').strip())
+            """, [CLI.binary, cli.directory.path])
+        #expect(out.hasPrefix("65 ") && out.contains("not valid UTF-8"), "\(out)")
+        #expect((try cli.listed()).isEmpty, "nothing was added")
+    }
+}

@@ -203,6 +203,10 @@ public final class DeliveryEngine: @unchecked Sendable {
             }
         }
         if claimed.isEmpty && finished.isEmpty && loop.inFlight == 0 {
+            // A quiet moment: finish clearing the write-ahead log if an erasure could not (another process was reading).
+            if database.finishPendingLogCleanup(wait: false) == true {
+                logger.notice("the write-ahead log left by an earlier erasure is now cleared (\(database.writeAheadLogPath))")
+            }
             idle(until: min(loop.checkAt, clock().addingTimeInterval(settings.pollInterval)))
             // New work queued by the CLI shows in the queue's next due time (a cheap indexed read).
             if let next = try database.nextWakeUp(), next <= clock() { loop.checkAt = clock() }

@@ -78,3 +78,66 @@ final class MaildirSender: MailSender {
 
     func close() {}
 }
+
+/// The outbox is circulate's own file when it lives beside the database: an erasure removes the person's messages
+/// still in it (new/ and cur/), overwriting each before it is unlinked.
+public enum MaildirOutbox {
+    /// Whether `folder` is circulate's own outbox for the database at `databasePath` (inside the database's folder).
+    public static func isOwn(_ folder: String, databasePath: String) -> Bool {
+        let outbox = URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath().path
+        let state = URL(fileURLWithPath: databasePath).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
+        return outbox == state || outbox.hasPrefix(state + "/")
+    }
+
+    /// Removes every message addressed to `address` from the folder's new/ and cur/; returns how many.
+    public static func removeMessages(to address: EmailAddress, in folder: String) throws -> Int {
+        var removed = 0
+        for sub in ["new", "cur"] {
+            let dir = folder + "/" + sub
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names where !name.hasPrefix(".") {
+                let path = dir + "/" + name
+                guard let recipients = Self.recipients(ofMessageAt: path), recipients.contains(address.key) else { continue }
+                try wipe(path)
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    /// The addresses in the message's To header, as keys (local part lower-cased, ASCII domain).
+    static func recipients(ofMessageAt path: String) -> Set<String>? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        // The header ends at the first empty line; 64 KB is far more than circulate writes.
+        let head = (try? handle.read(upToCount: 65_536)) ?? Data()
+        let text = String(decoding: head, as: UTF8.self)
+        let header = text.components(separatedBy: "\r\n\r\n").first ?? text
+        // Unfold (RFC 5322 2.2.3), then take the To field.
+        let unfolded = header.replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ")
+        var keys = Set<String>()
+        for line in unfolded.components(separatedBy: "\r\n") where line.lowercased().hasPrefix("to:") {
+            for token in line.dropFirst(3).split(whereSeparator: { $0 == " " || $0 == "," || $0 == "<" || $0 == ">" }) where token.contains("@") {
+                if let address = try? EmailAddress(String(token)) { keys.insert(address.key) }
+            }
+        }
+        return keys
+    }
+
+    /// Overwrites a file with zeros, syncs it, and unlinks it: its bytes should not outlive the erasure in the file.
+    private static func wipe(_ path: String) throws {
+        let fd = open(path, O_WRONLY)
+        if fd >= 0 {
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_size > 0 {
+                let zeros = [UInt8](repeating: 0, count: Int(info.st_size))
+                _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                _ = fsync(fd)
+            }
+            Glibc.close(fd)
+        }
+        guard unlink(path) == 0 else {
+            throw StorageError(kind: .storage, "cannot remove \(path) from the outbox (\(String(cString: strerror(errno)))); check its permissions")
+        }
+    }
+}

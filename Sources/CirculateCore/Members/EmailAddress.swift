@@ -15,6 +15,9 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     public var envelope: String { "\(localPart)@\(asciiDomain)" }
     /// The comparison key: two addresses with the same key are the same person on the list.
     public var key: String { "\(localPart.lowercased())@\(asciiDomain)" }
+    /// The comparison key as the address was typed, when that differs from `key` (it was not in Unicode NFC): erasure
+    /// hashes made before addresses were normalised were made from it.
+    public let typedKey: String?
     /// Whether the local part is plain ASCII (a non-ASCII one needs an SMTPUTF8 relay).
     public var hasASCIILocalPart: Bool { localPart.unicodeScalars.allSatisfy(\.isASCII) }
 
@@ -32,14 +35,24 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         guard ats > 0 else { throw AddressError(input: raw, reason: .missingAt) }
         guard ats == 1 else { throw AddressError(input: raw, reason: .severalAts) }
         guard let at = text.firstIndex(of: "@") else { throw AddressError(input: raw, reason: .missingAt) }
-        let local = String(text[..<at])
-        let domainText = String(text[text.index(after: at)...])
+        // Unicode NFC: "zoë" typed as o + U+0308 (NFD, as some systems write it) and as U+00EB is one person, one
+        // suppression entry. Compared byte for byte (SQLite, HMAC), the two forms would otherwise differ.
+        let typedLocal = String(text[..<at])
+        let typedDomain = String(text[text.index(after: at)...])
+        let local = typedLocal.precomposedStringWithCanonicalMapping
+        let domainText = typedDomain.precomposedStringWithCanonicalMapping
 
         try Self.checkLocalPart(local, input: raw)
         let (unicodeDomain, ascii) = try Self.checkDomain(domainText, input: raw)
         self.localPart = local
         self.domain = unicodeDomain
         self.asciiDomain = ascii
+        if local.utf8.elementsEqual(typedLocal.utf8) && domainText.utf8.elementsEqual(typedDomain.utf8) {
+            typedKey = nil
+        } else {
+            let typedASCII = (try? Self.checkDomain(typedDomain, input: raw).1) ?? ascii
+            typedKey = "\(typedLocal.lowercased())@\(typedASCII)"
+        }
     }
 
     /// The non-alphanumeric characters RFC 5322 allows in an atom (plus the dot between atoms).

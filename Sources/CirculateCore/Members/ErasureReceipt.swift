@@ -10,11 +10,13 @@ public struct ErasureReceipt: Sendable, Equatable, Codable {
     public var rowsRemoved: Int
     /// Whether the write-ahead log was emptied, so no old copy of the data is left in the -wal file.
     public var logCleared: Bool
+    /// Their messages removed from circulate's own Maildir outbox; nil when the outbox is kept elsewhere (not touched).
+    public var outboxMessagesRemoved: Int?
     /// Their messages a daemon worker held at that moment (stopped at the last check; the command waits for them).
     public var withdrawal = Withdrawal()
 
     enum CodingKeys: String, CodingKey {
-        case reference, erasedAt, rowsRemoved, logCleared
+        case reference, erasedAt, rowsRemoved, logCleared, outboxMessagesRemoved
     }
 
     /// Creates a receipt.

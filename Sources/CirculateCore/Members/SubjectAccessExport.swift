@@ -26,14 +26,22 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var createdAt: Date
         public var updatedAt: Date
         public var statusChangedAt: Date
+        /// Permanent failures of their address in a row (`delivery.bounce_limit` of them mark them bounced).
+        public var bouncesInARow: Int = 0
     }
 
     /// One message to the person, as exported.
     public struct MessageEntry: Sendable, Equatable, Codable {
+        /// announcement, update, thank-you, invitation, reminder, report, report-follow-up, test, ...
+        public var kind: String
         public var subject: String
         public var address: String
         public var messageId: String
         public var state: String
+        /// Why it failed: bounce (it counted against the address), rejected, gave-up, not-sent.
+        public var failure: String?
+        /// Whether its fate was ever unknown (it may have arrived twice).
+        public var inDoubt: Bool
         public var attempts: Int
         public var queuedAt: Date
         public var lastAttemptAt: Date?

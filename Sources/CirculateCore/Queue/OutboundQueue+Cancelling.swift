@@ -96,7 +96,17 @@ extension OutboundQueue {
     /// Takes a person's messages out of the queue for their erasure: those waiting are deleted; one a worker holds
     /// keeps its row, emptied of everything about the person, until the worker lets go of it (its last check then
     /// stops it, and recording deletes it). Returns how many rows were deleted and which are still in flight.
-    static func forget(_ db: Database, member id: Int64, now: Date) throws -> (deleted: Int, inFlight: [Int64]) {
+    /// Messages sent to the address without a link to the person (a test message sent before they joined, a note to
+    /// a coordinator address) are theirs too.
+    static func forget(_ db: Database, member id: Int64, address: EmailAddress, now: Date) throws -> (deleted: Int, inFlight: [Int64]) {
+        var unlinked: [Int64] = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, recipient FROM delivery WHERE member_id IS NULL AND recipient <> ''") {
+            if let recipient = try? EmailAddress(row["recipient"] as String), recipient.key == address.key { unlinked.append(row["id"]) }
+        }
+        if !unlinked.isEmpty {
+            try db.execute(sql: "UPDATE delivery SET member_id = ? WHERE id IN (\(unlinked.map(String.init).joined(separator: ",")))",
+                           arguments: [id])
+        }
         let mailings = try Int64.fetchAll(db, sql: "SELECT DISTINCT mailing_id FROM delivery WHERE member_id = ?", arguments: [id])
         let inFlight = try Int64.fetchAll(db, sql: "SELECT id FROM delivery WHERE member_id = ? AND state = ?",
                                           arguments: [id, Delivery.State.sending.rawValue])

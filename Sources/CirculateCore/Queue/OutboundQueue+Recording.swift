@@ -124,7 +124,7 @@ extension OutboundQueue {
                 INSERT INTO relay_pause (id, reason, since, until, failures) VALUES (1, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET reason = excluded.reason, since = excluded.since, until = excluded.until,
                                               failures = excluded.failures
-                """, arguments: [pause.reason, pause.since, pause.until, pause.failures])
+                """, arguments: [Redaction.maskingAddresses(in: pause.reason), pause.since, pause.until, pause.failures])
         }
         try finishEmptied(db, touched, now: results.last?.finishedAt ?? Date())
         return events

@@ -13,7 +13,7 @@ extension AppDatabase {
             let member = try Self.existingMember(db, address, key: key)
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
             // Their messages first, through the queue: one a daemon worker holds keeps an emptied row until let go of.
-            let queue = try OutboundQueue.forget(db, member: id, now: now)
+            let queue = try OutboundQueue.forget(db, member: id, address: address, now: now)
             var removed = queue.deleted + queue.inFlight.count
             // Every other table that refers to a person is listed here; later tables add themselves to this function.
             for table in ["participation", "report_recipient", "consent_event", "member_tag"] {
@@ -33,16 +33,46 @@ extension AppDatabase {
             return receipt
         }
         receipt.logCleared = clearWriteAheadLog()
+        if !receipt.logCleared { markWriteAheadLogCleanupPending(since: now) }
         return receipt
     }
+
+    /// After an erasure whose log could not be cleared: the daemon finishes the job at its next quiet moment.
+    private func markWriteAheadLogCleanupPending(since: Date) {
+        _ = try? write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO setting (name, value) VALUES ('wal_cleanup_pending', ?)",
+                           arguments: [since.formatted(.iso8601)])
+        }
+    }
+
+    /// Clears the write-ahead log if an erasure left it uncleared; returns nil when nothing was pending, else whether
+    /// it is clear now.
+    @discardableResult
+    public func finishPendingLogCleanup(wait: Bool = true) -> Bool? {
+        guard (try? read({ db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'wal_cleanup_pending'") })) != nil else {
+            return nil
+        }
+        guard clearWriteAheadLog(wait: wait) else { return false }
+        _ = try? write { db in try db.execute(sql: "DELETE FROM setting WHERE name = 'wal_cleanup_pending'") }
+        // The deletion itself went to the log; clear it again so the file is empty, as an erasure leaves it.
+        return clearWriteAheadLog(wait: wait)
+    }
+
+    /// The write-ahead log's file (named in warnings).
+    public var writeAheadLogPath: String { path + "-wal" }
 
     /// Copies the log into the database and truncates it to zero bytes. Returns false if another process kept a
     /// read open for the whole busy timeout; the erased data is then gone from the tables but an old copy may stay
     /// in the -wal file until the next successful checkpoint.
+    ///
+    /// With `wait` false it gives up at once if a reader is in the way (the daemon tries again at its next quiet moment
+    /// rather than stop sending for the busy timeout).
     @discardableResult
-    public func clearWriteAheadLog() -> Bool {
+    public func clearWriteAheadLog(wait: Bool = true) -> Bool {
         do {
             return try pool.writeWithoutTransaction { db in
+                if !wait { try db.execute(sql: "PRAGMA busy_timeout = 0") }
+                defer { if !wait { try? db.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeout * 1000))") } }
                 let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
                 return (row?[0] as Int?) == 0
             }
@@ -75,14 +105,25 @@ extension AppDatabase {
                       source: $0.source, wordingVersion: $0.wordingVersion, recordedBy: $0.recordedBy, occurredAt: $0.occurredAt)
             }
             if let id = m.id {
+                export.person?.bouncesInARow = try read { db in
+                    try Int.fetchOne(db, sql: "SELECT hard_bounces FROM member WHERE id = ?", arguments: [id]) ?? 0
+                }
                 export.messages = try read { db in
-                    try Row.fetchAll(db, sql: """
-                        SELECT g.subject, d.recipient, d.message_id, d.state, d.attempts, d.queued_at, d.last_attempt_at, d.reply
-                        FROM delivery d JOIN mailing g ON g.id = d.mailing_id WHERE d.member_id = ? ORDER BY d.id
-                        """, arguments: [id]).map {
-                        SubjectAccessExport.MessageEntry(subject: $0["subject"], address: $0["recipient"], messageId: $0["message_id"],
-                                                         state: $0["state"], attempts: $0["attempts"], queuedAt: $0["queued_at"],
-                                                         lastAttemptAt: $0["last_attempt_at"], reply: $0["reply"])
+                    // Theirs: linked to them, or sent to their address before they were on the list (a test message).
+                    var ids: [Int64] = try Int64.fetchAll(db, sql: "SELECT id FROM delivery WHERE member_id = ?", arguments: [id])
+                    for row in try Row.fetchAll(db, sql: "SELECT id, recipient FROM delivery WHERE member_id IS NULL AND recipient <> ''") {
+                        if let recipient = try? EmailAddress(row["recipient"] as String), recipient.key == address.key { ids.append(row["id"]) }
+                    }
+                    return try Row.fetchAll(db, sql: """
+                        SELECT g.kind, g.subject, d.recipient, d.message_id, d.state, d.failure, d.doubts, d.attempts, d.queued_at,
+                               d.last_attempt_at, d.reply
+                        FROM delivery d JOIN mailing g ON g.id = d.mailing_id
+                        WHERE d.id IN (\(ids.isEmpty ? "NULL" : ids.sorted().map(String.init).joined(separator: ","))) ORDER BY d.id
+                        """).map {
+                        SubjectAccessExport.MessageEntry(kind: $0["kind"], subject: $0["subject"], address: $0["recipient"],
+                                                         messageId: $0["message_id"], state: $0["state"], failure: $0["failure"],
+                                                         inDoubt: ($0["doubts"] as Int) > 0, attempts: $0["attempts"],
+                                                         queuedAt: $0["queued_at"], lastAttemptAt: $0["last_attempt_at"], reply: $0["reply"])
                     }
                 }
             }
@@ -108,8 +149,9 @@ extension AppDatabase {
             }
             export.notes = ["This is every record circulate holds about this person: their entry on the list, their consent "
                             + "history, the sessions they were recorded at, the reports sent to them and whether they responded, "
-                            + "and the messages queued for or sent to them (subject, address, state and the mail "
-                            + "server's reply; the text of each message is the mailing's, not stored per person)."]
+                            + "and the messages queued for or sent to them, test messages included (kind, subject, address, "
+                            + "state, why one failed, and the mail server's reply; the text of each message is the mailing's, not "
+                            + "stored per person)."]
         }
         return export
     }

@@ -112,7 +112,7 @@ extension AppDatabase {
         }
         let consentGiven = options.lawfulBasis == .legitimateInterest || answer == .yes
 
-        if let erasedAt = try erasedAt(db, hash: key.suppressionHash(for: address)) {
+        if let erasedAt = try erasedAt(db, address: address, key: key) {
             var erased = line(shown, .skipped, "erased at the person's request on \(MemberError.day(erasedAt)); not added again. "
                               + "If they asked to rejoin: circulate member add \(shown) --rejoin --source \"...\"")
             erased.personNotHeld = true

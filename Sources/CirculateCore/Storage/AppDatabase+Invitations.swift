@@ -22,7 +22,7 @@ extension AppDatabase {
         return try write { db in
             let session = try Session.find(db, id: id)
             try SessionInvitations.requireUpcoming(session, now: now)
-            if let erasedAt = try Self.erasedAt(db, hash: key.suppressionHash(for: address)) {
+            if let erasedAt = try Self.erasedAt(db, address: address, key: key) {
                 throw MemberError.erased(address: address.description, erasedAt: erasedAt)
             }
             let memberID: Int64

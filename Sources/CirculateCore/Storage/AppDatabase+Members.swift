@@ -8,10 +8,11 @@ extension AppDatabase {
     public func addMember(_ new: NewMember, grant: ConsentGrant, key: InstanceKey, rejoin: Bool,
                           now: Date) throws -> MemberProfile {
         try write { db in
-            let hash = key.suppressionHash(for: new.address)
-            if let erasedAt = try Self.erasedAt(db, hash: hash) {
+            if let erasedAt = try Self.erasedAt(db, address: new.address, key: key) {
                 guard rejoin else { throw MemberError.erased(address: new.address.description, erasedAt: erasedAt) }
-                try db.execute(sql: "DELETE FROM suppression WHERE address_hash = ?", arguments: [hash])
+                for hash in key.suppressionHashes(for: new.address) {
+                    try db.execute(sql: "DELETE FROM suppression WHERE address_hash = ?", arguments: [hash])
+                }
             }
             if let existing = try Self.member(db, key: new.address.key) {
                 throw MemberError.alreadyOnList(address: existing.email, status: existing.status)
@@ -26,7 +27,7 @@ extension AppDatabase {
     public func lookup(_ address: EmailAddress, key: InstanceKey?) throws -> MemberLookup {
         try read { db in
             if let member = try Self.member(db, key: address.key) { return .found(try Self.profile(db, member)) }
-            if let key, let erasedAt = try Self.erasedAt(db, hash: key.suppressionHash(for: address)) {
+            if let key, let erasedAt = try Self.erasedAt(db, address: address, key: key) {
                 return .erased(erasedAt: erasedAt)
             }
             return .unknown
@@ -75,7 +76,7 @@ extension AppDatabase {
             let before = member
 
             if let newAddress = changes.newAddress, newAddress.key != member.emailKey {
-                if let erasedAt = try Self.erasedAt(db, hash: key.suppressionHash(for: newAddress)) {
+                if let erasedAt = try Self.erasedAt(db, address: newAddress, key: key) {
                     throw MemberError.erased(address: newAddress.description, erasedAt: erasedAt)
                 }
                 if try Self.member(db, key: newAddress.key) != nil {
@@ -187,14 +188,20 @@ extension AppDatabase {
     /// The member, or the precise reason there is none (erased, unknown).
     static func existingMember(_ db: Database, _ address: EmailAddress, key: InstanceKey?) throws -> Member {
         if let member = try member(db, key: address.key) { return member }
-        if let key, let erasedAt = try erasedAt(db, hash: key.suppressionHash(for: address)) {
+        if let key, let erasedAt = try erasedAt(db, address: address, key: key) {
             throw MemberError.erased(address: address.description, erasedAt: erasedAt)
         }
         throw MemberError.unknown(address: address.description)
     }
 
-    static func erasedAt(_ db: Database, hash: String) throws -> Date? {
-        try Date.fetchOne(db.cachedStatement(sql: "SELECT created_at FROM suppression WHERE address_hash = ?"), arguments: [hash])
+    /// When the address was erased, if it was (under either of its hashes; see `InstanceKey.suppressionHashes`).
+    static func erasedAt(_ db: Database, address: EmailAddress, key: InstanceKey) throws -> Date? {
+        for hash in key.suppressionHashes(for: address) {
+            if let date = try Date.fetchOne(db.cachedStatement(sql: "SELECT created_at FROM suppression WHERE address_hash = ?"), arguments: [hash]) {
+                return date
+            }
+        }
+        return nil
     }
 
     static func insertMember(_ db: Database, _ new: NewMember, grant: ConsentGrant, now: Date) throws -> Member {

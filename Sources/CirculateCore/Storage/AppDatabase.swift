@@ -36,7 +36,9 @@ public final class AppDatabase: Sendable {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator.migrate(pool)
             if create { try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
-            return AppDatabase(pool: pool, path: path)
+            let database = AppDatabase(pool: pool, path: path)
+            _ = try database.normaliseStoredAddresses()
+            return database
         } catch let error as DatabaseError {
             throw StorageError.from(error, path: path)
         } catch {

@@ -46,8 +46,17 @@ public struct InstanceKey: Sendable {
 
     /// The keyed hash kept after an erasure: it lets circulate recognise the address again without holding it.
     public func suppressionHash(for address: EmailAddress) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(address.key.utf8), using: SymmetricKey(data: suppressionKey))
-        return Self.hex(mac)
+        hash(address.key)
+    }
+
+    /// Every hash an erasure of this address may have left: the NFC form's, and the form as typed (erasures made before
+    /// addresses were normalised hashed the address as it was typed then; those cannot be recomputed).
+    public func suppressionHashes(for address: EmailAddress) -> [String] {
+        [hash(address.key)] + (address.typedKey.map { [hash($0)] } ?? [])
+    }
+
+    private func hash(_ key: String) -> String {
+        Self.hex(HMAC<SHA256>.authenticationCode(for: Data(key.utf8), using: SymmetricKey(data: suppressionKey)))
     }
 
     /// A member's unsubscribe token, "<member id>-<MAC>": it names the member without their address, and only

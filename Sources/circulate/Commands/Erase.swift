@@ -1,5 +1,6 @@
 import ArgumentParser
 import CirculateCore
+import Foundation
 
 extension Circulate {
     /// `circulate erase EMAIL`.
@@ -19,15 +20,37 @@ extension Circulate {
             let address = try parseAddress(email)
             let erasedBy = try TextField.clean(by ?? context.operatorName, field: "by", maxLength: 100)
             let database = try context.database()
-            let receipt = try database.erase(address, key: context.instanceKey(), erasedBy: erasedBy, now: context.now)
-            try Withdrawals.settle(receipt.withdrawal, database: database, context: context)
-            if !receipt.logCleared {
-                Terminal.warning("the erasure is committed, but another process (the daemon?) kept the database busy, so an old copy "
-                                 + "may remain in the -wal file until its next checkpoint; run `circulate erase` again later to clear it")
+            let config = context.configuration
+            var receipt: ErasureReceipt
+            do {
+                receipt = try database.erase(address, key: context.instanceKey(), erasedBy: erasedBy, now: context.now)
+            } catch MemberError.erased(_, let erasedAt) {
+                // Erased before: nothing about them is held. Finish what that erasure may have left (the log), and say so.
+                let cleared = database.finishPendingLogCleanup() ?? database.clearWriteAheadLog()
+                if !cleared { Self.warnLog(database) }
+                if json { return try Terminal.printJSON(["already_erased": true, "log_cleared": cleared]) }
+                return print("\(address) was already erased on \(Terminal.local(erasedAt, in: config.community.timeZone)); nothing about them is held"
+                             + (cleared ? ", and the database's write-ahead log is clear." : "."))
             }
+            try Withdrawals.settle(receipt.withdrawal, database: database, context: context)
+            // The Maildir outbox beside the database is circulate's own file: their messages still in it go too.
+            if MaildirOutbox.isOwn(config.outbox.maildir, databasePath: config.storage.database) {
+                receipt.outboxMessagesRemoved = try MaildirOutbox.removeMessages(to: address, in: config.outbox.maildir)
+            } else if FileManager.default.fileExists(atPath: config.outbox.maildir) {
+                Terminal.warning("the outbox \(config.outbox.maildir) is kept outside circulate's folder, so circulate leaves it alone; "
+                                 + "delete any messages to this person from it yourself")
+            }
+            if !receipt.logCleared { Self.warnLog(database) }
             if json { return try Terminal.printJSON(receipt) }
-            print("Erased. Reference \(receipt.reference): \(receipt.rowsRemoved) record(s) deleted; "
-                  + "only a keyed hash of the address is kept, so it will not be added again by accident.")
+            print("Erased. Reference \(receipt.reference): \(receipt.rowsRemoved) record(s) deleted"
+                  + (receipt.outboxMessagesRemoved.map { ", \($0) message(s) removed from the outbox" } ?? "")
+                  + "; only a keyed hash of the address is kept, so it will not be added again by accident.")
+        }
+
+        static func warnLog(_ database: AppDatabase) {
+            Terminal.warning("the erasure is committed, but another process kept the database busy, so an old copy of the person's "
+                             + "data may remain in \(database.writeAheadLogPath) until it is cleared: the daemon clears it at its next "
+                             + "quiet moment, or run `circulate erase` again later")
         }
     }
 }

@@ -31,6 +31,7 @@ struct CommandContext {
            try database.checkKey(key, source: InstanceSetup.keySource(configuration, environment: environment)) == .adopted {
             Terminal.note("the instance key's fingerprint is now recorded in the database; from now on another key is refused")
         }
+        if let report = database.takeAddressNormalisationReport() { Terminal.note(report) }
         return database
     }
 
