@@ -16,6 +16,9 @@ public struct Configuration: Sendable, Equatable {
     public struct Storage: Sendable, Equatable {
         /// The SQLite database file.
         public var database = "var/circulate.sqlite"
+        /// The erasure journal: keyed hashes of erased addresses, kept outside the database so that a restore applies
+        /// erasures made after its backup. In the state folder (the key's own folder is read-only under systemd).
+        public var erasureJournal = "var/erasures.journal"
     }
 
     /// Where messages go when no SMTP relay is configured.

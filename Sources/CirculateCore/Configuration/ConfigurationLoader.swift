@@ -78,7 +78,7 @@ private struct TOMLReader {
         "updates": ["schedule", "remind_days_before"],
         "reports": ["attachment_limit", "follow_up_after", "audience"],
         "templates": ["directory"],
-        "storage": ["database"],
+        "storage": ["database", "erasure_journal"],
         "outbox": ["maildir"],
         "secrets": ["instance_key_file", "instance_key_env"],
         "consent": ["wording_version"],
@@ -117,6 +117,7 @@ private struct TOMLReader {
             config.community.timeZone = tz
         }
         if let path = try path("storage", "database") { config.storage.database = path }
+        if let path = try path("storage", "erasure_journal") { config.storage.erasureJournal = path }
         if let path = try path("outbox", "maildir") { config.outbox.maildir = path }
         if let path = try path("secrets", "instance_key_file") { config.secrets.instanceKeyFile = path }
         if let env = try envName("secrets", "instance_key_env") { config.secrets.instanceKeyEnv = env.isEmpty ? nil : env }

@@ -98,10 +98,12 @@ extension OutboundQueue {
     /// stops it, and recording deletes it). Returns how many rows were deleted and which are still in flight.
     /// Messages sent to the address without a link to the person (a test message sent before they joined, a note to
     /// a coordinator address) are theirs too.
-    static func forget(_ db: Database, member id: Int64, address: EmailAddress, now: Date) throws -> (deleted: Int, inFlight: [Int64]) {
+    static func forget(_ db: Database, member id: Int64, address: EmailAddress?, now: Date) throws -> (deleted: Int, inFlight: [Int64]) {
         var unlinked: [Int64] = []
         for row in try Row.fetchAll(db, sql: "SELECT id, recipient FROM delivery WHERE member_id IS NULL AND recipient <> ''") {
-            if let recipient = try? EmailAddress(row["recipient"] as String), recipient.key == address.key { unlinked.append(row["id"]) }
+            if let address, let recipient = try? EmailAddress(row["recipient"] as String), recipient.key == address.key {
+                unlinked.append(row["id"])
+            }
         }
         if !unlinked.isEmpty {
             try db.execute(sql: "UPDATE delivery SET member_id = ? WHERE id IN (\(unlinked.map(String.init).joined(separator: ",")))",

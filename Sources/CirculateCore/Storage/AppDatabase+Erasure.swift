@@ -8,33 +8,53 @@ extension AppDatabase {
     ///
     /// With `secure_delete` on, SQLite overwrites the deleted cells and freed pages with zeros; the checkpoint
     /// copies those zeroed pages over the main file and truncates the log.
-    public func erase(_ address: EmailAddress, key: InstanceKey, erasedBy: String, now: Date) throws -> ErasureReceipt {
+    ///
+    /// With a `journal`, the erasure is written there (keyed hashes and the reference) and synced before it commits.
+    public func erase(_ address: EmailAddress, key: InstanceKey, erasedBy: String, journal: ErasureJournal? = nil,
+                      now: Date) throws -> ErasureReceipt {
+        let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
+        if let journal {
+            // Only for someone there is to erase: an unknown or already erased address changes nothing.
+            _ = try read { db in try Self.existingMember(db, address, key: key) }
+            try journal.append(ErasureJournal.Entry(reference: reference, erasedAt: now, hashes: key.suppressionHashes(for: address)))
+        }
         var receipt = try write { db -> ErasureReceipt in
             let member = try Self.existingMember(db, address, key: key)
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
-            // Their messages first, through the queue: one a daemon worker holds keeps an emptied row until let go of.
-            let queue = try OutboundQueue.forget(db, member: id, address: address, now: now)
-            var removed = queue.deleted + queue.inFlight.count
-            // Every other table that refers to a person is listed here; later tables add themselves to this function.
-            for table in ["participation", "report_recipient", "consent_event", "member_tag"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
-                removed += db.changesCount
-            }
-            try db.execute(sql: "DELETE FROM member WHERE id = ?", arguments: [id])
-            removed += db.changesCount
-            try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
-                           arguments: [key.suppressionHash(for: address), now])
-            let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
-            try db.execute(sql: "INSERT INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
-                           arguments: [reference, now, erasedBy, removed])
-            var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: removed, logCleared: false)
-            receipt.withdrawal.inFlight = queue.inFlight
+            let erased = try Self.eraseRecords(db, member: id, address: address, hashes: [key.suppressionHash(for: address)],
+                                               reference: reference, erasedBy: erasedBy, now: now)
+            var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: erased.removed, logCleared: false)
+            receipt.withdrawal.inFlight = erased.inFlight
             receipt.withdrawal.erased = true
             return receipt
         }
         receipt.logCleared = clearWriteAheadLog()
         if !receipt.logCleared { markWriteAheadLogCleanupPending(since: now) }
         return receipt
+    }
+
+    /// The erasure itself, inside the caller's transaction (an `erase`, or a restore applying the journal): every row
+    /// that refers to the person goes, the keyed hashes stay, and a receipt with no personal data is written (once per
+    /// reference).
+    static func eraseRecords(_ db: Database, member id: Int64, address: EmailAddress?, hashes: [String], reference: String,
+                             erasedBy: String, now: Date) throws -> (removed: Int, inFlight: [Int64]) {
+        // Their messages first, through the queue: one a daemon worker holds keeps an emptied row until let go of.
+        let queue = try OutboundQueue.forget(db, member: id, address: address, now: now)
+        var removed = queue.deleted + queue.inFlight.count
+        // Every other table that refers to a person is listed here; later tables add themselves to this function.
+        for table in ["participation", "report_recipient", "consent_event", "member_tag"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
+            removed += db.changesCount
+        }
+        try db.execute(sql: "DELETE FROM member WHERE id = ?", arguments: [id])
+        removed += db.changesCount
+        for hash in hashes {
+            try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
+                           arguments: [hash, now])
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
+                       arguments: [reference, now, erasedBy, removed])
+        return (removed, queue.inFlight)
     }
 
     /// After an erasure whose log could not be cleared: the daemon finishes the job at its next quiet moment.

@@ -23,7 +23,8 @@ extension Circulate {
             let config = context.configuration
             var receipt: ErasureReceipt
             do {
-                receipt = try database.erase(address, key: context.instanceKey(), erasedBy: erasedBy, now: context.now)
+                receipt = try database.erase(address, key: context.instanceKey(), erasedBy: erasedBy,
+                                             journal: ErasureJournal(path: config.storage.erasureJournal), now: context.now)
             } catch MemberError.erased(_, let erasedAt) {
                 // Erased before: nothing about them is held. Finish what that erasure may have left (the log), and say so.
                 let cleared = database.finishPendingLogCleanup() ?? database.clearWriteAheadLog()
