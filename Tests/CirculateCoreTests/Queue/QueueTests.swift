@@ -480,4 +480,15 @@ struct QueueTests {
         #expect(try w.db.mailing(id: c[0].mailingID)?.state == .sending)
         #expect(try w.db.claimDue(limit: 10, now: testNow).count == 2)
     }
+
+    @Test("a relay's reply quoting an address is kept masked, in the message's reply and in the pause's reason")
+    func masking() throws {
+        let w = try QueueWorld()
+        let c = try w.claimAll()
+        try w.record([(c[0], reply(451, "4.7.1 <p0@example.org> rate limited")),
+                      (c[1], .relayProblem(RelayProblem(kind: .unavailable, code: 421, description: "the relay said 421 4.7.0 <p1@example.org> try later")))])
+        #expect(try w.delivery(c[0]).reply == "451 4.7.1 <[address]> rate limited")
+        let pause = try #require(try w.db.relayPause())
+        #expect(!pause.reason.contains("@") && pause.reason.contains("[address]"), "\(pause.reason)")
+    }
 }
