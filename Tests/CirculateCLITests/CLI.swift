@@ -97,8 +97,9 @@ final class CLI {
 
     /// Waits until `condition` holds, checking every 100 ms, for at most `seconds`.
     func waitFor(_ seconds: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        // A monotonic clock: a wall-clock step on the machine must not end (or stretch) the wait.
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while ContinuousClock.now < deadline {
             if try condition() { return true }
             Thread.sleep(forTimeInterval: 0.1)
         }

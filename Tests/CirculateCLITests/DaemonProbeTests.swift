@@ -68,8 +68,9 @@ struct DaemonProbeTests {
 
     /// Waits until `condition` holds, checking every 10 ms (the daemon is up within a few hundred), for at most `seconds`.
     private func wait(_ seconds: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        // A monotonic clock: a wall-clock step on the machine must not end (or stretch) the wait.
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while ContinuousClock.now < deadline {
             if condition() { return true }
             Thread.sleep(forTimeInterval: 0.01)
         }

@@ -4,6 +4,12 @@ import Testing
 
 @Suite("The daemon and its database: a busy database is waited out, a broken invariant stops it")
 struct StorageFaultTests {
+    /// Seconds elapsed since `instant`, on the monotonic clock.
+    func seconds(since instant: ContinuousClock.Instant) -> Double {
+        let d = instant.duration(to: .now).components
+        return Double(d.seconds) + Double(d.attoseconds) / 1e18
+    }
+
     /// An initialised instance whose relay is `server` (plain SMTP on loopback), with `members` consenting to the update.
     func instance(_ server: SMTPServer, members: [String]) throws -> CLI {
         let cli = try CLI()
@@ -49,7 +55,7 @@ struct StorageFaultTests {
         // tries (recording outcomes, claiming) waits out the 10 s busy timeout and gets SQLITE_BUSY.
         let lock = try WriteLock(database: cli.path("var/circulate.sqlite"))
         defer { lock.release() }
-        let lockedAt = Date()
+        let lockedAt = ContinuousClock.now
 
         // The daemon says so in its log and in the state file `queue status` reads, and keeps running. Reads still
         // work in WAL mode, so the CLI answers at once while the lock is held.
@@ -63,10 +69,10 @@ struct StorageFaultTests {
             statusTook = Date().timeIntervalSince(started)
             return (status["daemon_problem"] as? String)?.isEmpty == false
         }
-        #expect((status["daemon_problem"] as? String)?.isEmpty == false, "after \(Int(Date().timeIntervalSince(lockedAt))) s: status \(status); log:\n\(Self.log(cli))")
+        #expect((status["daemon_problem"] as? String)?.isEmpty == false, "after \(Int(seconds(since: lockedAt))) s: status \(status); log:\n\(Self.log(cli))")
         #expect(lock.isHeld, "the lock was held all along")
         #expect(daemon.isRunning, "the daemon rides out a busy database; log:\n\(Self.log(cli))")
-        #expect(Date().timeIntervalSince(lockedAt) >= 9.5, "the daemon waited out the 10 s busy timeout before saying so")
+        #expect(seconds(since: lockedAt) >= 9.5, "the daemon waited out the 10 s busy timeout before saying so")
         #expect(statusTook < 5, "queue status reads while another process writes (WAL): it took \(statusTook) s")
         #expect(status["daemon_running"] as? Bool == true)
         let text = try cli.run("queue", "status")

@@ -124,6 +124,15 @@ extension OutboundQueue {
         return (deleted, inFlight)
     }
 
+    /// Moves a person's messages to the record they are merged into (two records that turned out to be one person);
+    /// a mailing both were on keeps the kept record's message, and the other is deleted with the merged record.
+    static func reassign(_ db: Database, member merged: Int64, to kept: Int64) throws {
+        try db.execute(sql: """
+            UPDATE delivery SET member_id = ?
+            WHERE member_id = ? AND mailing_id NOT IN (SELECT mailing_id FROM delivery WHERE member_id = ?)
+            """, arguments: [kept, merged, kept])
+    }
+
     /// Deletes what is left of erased people's messages once no worker holds them (or no daemon runs to let go of
     /// them); returns how many rows remain.
     static func forgetReleased(_ db: Database, _ ids: [Int64], daemonRunning: Bool) throws -> Int {

@@ -25,7 +25,10 @@ extension AppDatabase {
     /// Rewrites stored addresses in NFC once (addresses typed before this release were kept as typed), merging people
     /// whose records turn out to be one. Runs in one transaction at the first open after the upgrade.
     func normaliseStoredAddresses() throws -> AddressNormalisation? {
-        try write { db in
+        // Done once per database: a plain read first, so that commands run while another process writes do not wait.
+        let done = try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'addresses_nfc'") != nil }
+        guard !done else { return nil }
+        return try write { db in
             guard try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'addresses_nfc'") == nil else { return nil }
             var result = AddressNormalisation()
             let rows = try Row.fetchAll(db, sql: "SELECT id, email, email_key FROM member ORDER BY id")
@@ -87,10 +90,7 @@ extension AppDatabase {
             INSERT OR IGNORE INTO report_recipient (report_id, member_id, responded_at, response_note)
             SELECT report_id, ?, responded_at, response_note FROM report_recipient WHERE member_id = ?
             """, arguments: [kept, merged])
-        try db.execute(sql: """
-            UPDATE delivery SET member_id = ?
-            WHERE member_id = ? AND mailing_id NOT IN (SELECT mailing_id FROM delivery WHERE member_id = ?)
-            """, arguments: [kept, merged, kept])
+        try OutboundQueue.reassign(db, member: merged, to: kept)
         try db.execute(sql: """
             UPDATE member SET (status, lawful_basis, monthly_update, session_invitations, reports, status_changed_at) =
                 (SELECT status, lawful_basis, monthly_update, session_invitations, reports, status_changed_at FROM member WHERE id = ?),

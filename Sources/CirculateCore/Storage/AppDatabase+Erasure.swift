@@ -15,7 +15,7 @@ extension AppDatabase {
         let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
         if let journal {
             // Only for someone there is to erase: an unknown or already erased address changes nothing.
-            _ = try read { db in try Self.existingMember(db, address, key: key) }
+            _ = try fetch { db in try Self.existingMember(db, address, key: key) }
             try journal.append(ErasureJournal.Entry(reference: reference, erasedAt: now, hashes: key.suppressionHashes(for: address)))
         }
         var receipt = try write { db -> ErasureReceipt in
