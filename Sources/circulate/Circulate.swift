@@ -1,9 +1,19 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Entry point: lets the global `--config PATH` stand anywhere on the line, before or after the subcommand.
 @main
 enum Entry {
     static func main() async {
+        // Nearly everything circulate writes holds personal data (the database and its -wal and -shm, previews,
+        // outbox messages). With this umask a file is never readable by others, not even for the moment between
+        // its creation and a chmod, and a file a library creates for us (SQLite's) is covered too.
+        umask(0o077)
         await Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
     }
 }

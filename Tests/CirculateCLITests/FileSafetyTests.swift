@@ -42,4 +42,58 @@ struct FileSafetyTests {
         }
         #expect(try String(contentsOfFile: cli.path("var/circulate.sqlite"), encoding: .utf8) == sheet)
     }
+
+    /// Every file and folder under `folder` whose mode lets the group or others in, with its mode.
+    static func openToOthers(under folder: String) -> [String] {
+        let entries = (FileManager.default.subpaths(atPath: folder) ?? []).map { folder + "/" + $0 } + [folder]
+        return entries.filter { mode($0) & 0o077 != 0 }.map { "\($0) \(String(mode($0), radix: 8))" }
+    }
+
+    /// The umask of a running process, from /proc (Linux 4.7 and later).
+    static func umask(of process: Process) throws -> String? {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        return status.split(separator: "\n").first { $0.hasPrefix("Umask:") }?.split(separator: "\t").last.map(String.init)
+    }
+
+    @Test("files holding personal data are 0600 from the moment they exist: after init, while the daemon runs, and preview --eml")
+    func modes() throws {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        #expect(Self.mode(cli.path("var/circulate.sqlite")) == 0o600)
+        #expect(Self.mode(cli.path("var/instance.key")) == 0o600)
+        #expect(Self.mode(cli.path("var/outbox")) == 0o700)
+        #expect(Self.openToOthers(under: cli.path("var")) == [])
+        #expect(try cli.run("member", "add", "alex@example.org", "--name", "Alex Morgan", "--source", "form").status == 0)
+
+        // The daemon holds the database open, so its -wal and -shm exist, and it creates a lock, a state file and,
+        // for send-test, a message in the outbox; whatever it creates is closed to others because of its umask.
+        let daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        #expect(cli.waitFor(10) { FileManager.default.fileExists(atPath: cli.path("var/circulate.sqlite.daemon")) })
+        let umask = try Self.umask(of: daemon)
+        #expect(umask == "0077", "the daemon runs with umask \(umask ?? "?")")
+        #expect(try cli.run("send-test", "alex@example.org").status == 0)
+        #expect(FileManager.default.fileExists(atPath: cli.path("var/circulate.sqlite-wal")))
+        #expect(FileManager.default.fileExists(atPath: cli.path("var/circulate.sqlite-shm")))
+        #expect((FileManager.default.subpaths(atPath: cli.path("var/outbox/new")) ?? []).count == 1)
+        #expect(Self.openToOthers(under: cli.path("var")) == [])
+
+        // An .eml preview holds a member's name and address: 0600, also when it replaces a file that was 0644.
+        _ = try cli.write("update.md", "Our December news.")
+        let eml = cli.path("preview.eml")
+        let r = try cli.run("preview", "announcement", "--file", "update.md", "--subject", "December", "--member", "alex@example.org", "--eml", eml)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.mode(eml) == 0o600)
+        let replaced = try cli.write("old.eml", "an older preview")
+        #expect(chmod(replaced, 0o644) == 0)
+        #expect(try cli.run("preview", "announcement", "--file", "update.md", "--subject", "December", "--eml", replaced).status == 0)
+        #expect(Self.mode(replaced) == 0o600)
+        #expect(try String(contentsOfFile: replaced, encoding: .utf8).contains("Subject: December"))
+        // A symbolic link is refused: the message never goes into the file it points to.
+        let target = try cli.write("target.txt", "keep me")
+        try FileManager.default.createSymbolicLink(atPath: cli.path("link.eml"), withDestinationPath: target)
+        let linked = try cli.run("preview", "announcement", "--file", "update.md", "--subject", "December", "--eml", cli.path("link.eml"))
+        #expect(linked.status != 0 && linked.stderr.contains("symbolic link"), "\(linked.stderr)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me")
+    }
 }

@@ -21,9 +21,7 @@ struct PreviewTarget: ParsableArguments {
         }
         let preview = try context.messageBuilder(database).preview(mailing, to: address, name: name, memberID: memberID)
         if let eml {
-            guard FileManager.default.createFile(atPath: eml, contents: Data(preview.composed.bytes)) else {
-                throw StorageError(kind: .unreadableInput, "cannot write \(eml); check the folder exists and is writable")
-            }
+            try OutputFile.write(preview.composed.bytes, to: eml, what: ".eml file")
             print("Wrote \(eml) (\(preview.composed.bytes.count) bytes): the message exactly as \(name) <\(address)> would get it.")
             return
         }
