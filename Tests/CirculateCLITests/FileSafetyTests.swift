@@ -96,4 +96,56 @@ struct FileSafetyTests {
         #expect(linked.status != 0 && linked.stderr.contains("symbolic link"), "\(linked.stderr)")
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me")
     }
+
+    /// An instance with one member who receives reports, and a private file standing for /etc/shadow.
+    static func reportInstance() throws -> (CLI, secret: String) {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        #expect(try cli.run("member", "add", "kim@example.org", "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
+                            "--source", "council website").status == 0)
+        let secret = try cli.write("shadow", "root:$6$hash-of-a-password:19000:0:99999:7:::\n")
+        return (cli, secret)
+    }
+
+    @Test("a report file that is a symbolic link, or not a regular file, is refused (exit 66) and nothing is sent")
+    func reportNotARegularFile() throws {
+        let (cli, secret) = try Self.reportInstance()
+        try FileManager.default.createSymbolicLink(atPath: cli.path("shadow.pdf"), withDestinationPath: secret)
+        try FileManager.default.createDirectory(atPath: cli.path("folder.pdf"), withIntermediateDirectories: true)
+        for (file, why) in [("shadow.pdf", "is a symbolic link"), ("folder.pdf", "is a folder")] {
+            let r = try cli.run("report", "distribute", cli.path(file), "--title", "Findings", "--audience", "key-influencer")
+            #expect(r.status == 66, "\(file): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("report file \(cli.path(file))") && r.stderr.contains(why), "\(file): \(r.stderr)")
+        }
+        #expect((try cli.run("report", "list", "--json").json() as? [Any])?.isEmpty == true)
+        #expect(try cli.queueCounts().values.reduce(0, +) == 0)
+        #expect(!cli.databaseBytes().contains(subsequence: Array("hash-of-a-password".utf8)))
+    }
+
+    @Test("a report file read through a symbolically linked folder is fine; the file itself is what counts")
+    func reportThroughLinkedFolder() throws {
+        let (cli, _) = try Self.reportInstance()
+        try FileManager.default.createDirectory(atPath: cli.path("reports/2026"), withIntermediateDirectories: true)
+        try Data("%PDF-1.4 findings".utf8).write(to: URL(fileURLWithPath: cli.path("reports/2026/findings.pdf")))
+        try FileManager.default.createSymbolicLink(atPath: cli.path("latest"), withDestinationPath: cli.path("reports/2026"))
+        let r = try cli.run("report", "distribute", cli.path("latest/findings.pdf"), "--title", "Findings", "--audience", "key-influencer")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("queued for 1 people"), "\(r.stdout)")
+    }
+
+    @Test("a named pipe given as a report file is refused at once (exit 66), not waited on")
+    func reportPipe() throws {
+        let (cli, _) = try Self.reportInstance()
+        #expect(mkfifo(cli.path("report.pdf"), 0o600) == 0)
+        let r = try cli.run("report", "distribute", cli.path("report.pdf"), "--title", "Findings", "--audience", "key-influencer")
+        #expect(r.status == 66 && r.stderr.contains("is not a regular file"), "\(r.stderr)")
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes.
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        return (0...(count - needle.count)).contains { self[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
 }

@@ -39,13 +39,7 @@ extension Circulate.MemberCommand {
         }
 
         func execute(_ context: CommandContext) throws {
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw StorageError(kind: .unreadableInput, "the file \(file) does not exist")
-            }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw StorageError(kind: .unreadableInput, "the file \(file) cannot be read; check its permissions")
-            }
-            let sheet = try SignInSheet.parse(data)
+            let sheet = try SignInSheet.parse(try InputFile.data(file, what: "sign-in sheet"))
             let day = context.now.formatted(.iso8601.year().month().day())
             var options = ImportOptions(source: source ?? "sign-in sheet \((file as NSString).lastPathComponent), imported \(day)",
                                         wordingVersion: nil, recordedBy: consent.recorder(context))
