@@ -140,6 +140,33 @@ struct FileSafetyTests {
         let r = try cli.run("report", "distribute", cli.path("report.pdf"), "--title", "Findings", "--audience", "key-influencer")
         #expect(r.status == 66 && r.stderr.contains("is not a regular file"), "\(r.stderr)")
     }
+
+    @Test("a templates folder with a bad template stops serve at start-up with the file named (exit 78), never a crash later",
+          arguments: [
+        ("message.html.mustache", String(repeating: "{{#session}}", count: 20_000) + String(repeating: "{{/session}}", count: 20_000), "nested more than 32"),
+        ("update.txt.mustache", "{{> footer}}", "partials"),
+        ("update.txt.mustache", String(repeating: "{{#upcoming_sessions}}", count: 30) + "{{{content}}}" + String(repeating: "{{/upcoming_sessions}}", count: 30), "more than 1 MB"),
+    ])
+    func badTemplates(file: String, source: String, problem: String) throws {
+        let cli = try CLI()
+        #expect(try cli.run("init").status == 0)
+        try FileManager.default.createDirectory(atPath: cli.path("custom"), withIntermediateDirectories: true)
+        _ = try cli.write("custom/\(file)", source)
+        _ = try cli.write("circulate.toml", "[templates]\ndirectory = \"custom\"\n")
+        cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
+        let daemon = try cli.start("serve", log: "serve.log")
+        let stopped = cli.waitFor(20) { !daemon.isRunning }
+        if !stopped { daemon.terminate() }
+        daemon.waitUntilExit()
+        let log = (try? String(contentsOfFile: cli.path("serve.log"), encoding: .utf8)) ?? ""
+        #expect(stopped && daemon.terminationReason == .exit && daemon.terminationStatus == 78,
+                "serve: \(daemon.terminationReason == .exit ? "exit" : "signal") \(daemon.terminationStatus), log: \(log.prefix(500))")
+        #expect(log.contains("custom/\(file)") && log.contains(problem), "\(log.prefix(500))")
+        // Any command that renders messages says the same.
+        _ = try cli.write("news.md", "News.")
+        let preview = try cli.run("preview", "update", "--file", "news.md", "--subject", "News")
+        #expect(preview.status == 78 && preview.stderr.contains("custom/\(file)"), "\(preview.stderr.prefix(500))")
+    }
 }
 
 extension Array where Element == UInt8 {
