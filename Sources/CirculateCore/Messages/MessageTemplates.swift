@@ -81,7 +81,7 @@ public struct MessageTemplates: Sendable {
                 return parsed
             } catch let error as MustacheTemplate.ParserError {
                 let c = error.context
-                throw ConfigurationError(file: origin, "line \(c.lineNumber), column \(c.columnNumber): \(Self.explain(error.error)) in \"\(c.line.trimmingCharacters(in: .whitespaces))\"")
+                throw ConfigurationError(file: origin, "line \(c.lineNumber), column \(c.columnNumber): \(Self.explain(error.error)) in \"\(TextField.printable(c.line.trimmingCharacters(in: .whitespaces)))\"")
             } catch {
                 throw ConfigurationError(file: origin, "is not a valid Mustache template (\(error))")
             }

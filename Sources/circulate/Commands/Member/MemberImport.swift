@@ -65,12 +65,14 @@ extension Circulate.MemberCommand {
             if report.hasRejections && !skipInvalid { throw ExitCode(ExitStatus.invalidInput) }
         }
 
+        /// The report for people. Addresses, notes and column names come from the sheet, so each is made printable.
         static func printReport(_ report: ImportReport, file: String) {
+            let file = TextField.printable(file)
             if let note = report.encodingNote { Terminal.warning(note) }
-            if !report.ignoredColumns.isEmpty { print("Columns not used: \(report.ignoredColumns.joined(separator: ", "))") }
+            if !report.ignoredColumns.isEmpty { print("Columns not used: \(TextField.printable(report.ignoredColumns.joined(separator: ", ")))") }
             for line in report.lines where line.outcome != .unchanged || line.note != nil {
-                let who = line.email.isEmpty ? "" : " \(line.email)"
-                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \($0)" } ?? "")")
+                let who = line.email.isEmpty ? "" : " \(TextField.printable(line.email))"
+                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \(TextField.printable($0))" } ?? "")")
             }
             let summary = ImportReport.Outcome.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
             if report.dryRun {
