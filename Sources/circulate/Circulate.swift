@@ -1,10 +1,20 @@
 import ArgumentParser
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Entry point: lets the global `--config PATH` stand anywhere on the line, before or after the subcommand.
 @main
 enum Entry {
     static func main() async {
+        // Nearly everything circulate writes holds personal data (the database and its -wal and -shm, previews,
+        // outbox messages). With this umask a file is never readable by others, not even for the moment between
+        // its creation and a chmod, and a file a library creates for us (SQLite's) is covered too.
+        umask(0o077)
         if let position = GlobalArguments.firstInvalidUTF8() {
             // Swift would turn the bad bytes into U+FFFD, and a mangled address could then be stored or erased wrongly.
             Terminal.error("argument \(position) is not valid UTF-8 text; check the terminal's or the script's encoding (nothing was done)")

@@ -47,7 +47,7 @@ struct MemberCommandTests {
 
     @Test("bad input is refused with a clear message, exit 65, and nothing stored", arguments: [
         (["member", "add", "alex.example.org", "--source", "form"], "has no @"),
-        (["member", "add", "alex@example.org", "--name", "Alex\r\nBcc: all@example.org", "--source", "form"], "CR (U+000D)"),
+        (["member", "add", "alex@example.org", "--name", "Alex\r\nBcc: all@example.org", "--source", "form"], "a line break (CR, U+000D)"),
         (["member", "add", "alex@example.org", "--organisation", "Riverside\u{1B}[2J", "--source", "form"], "U+001B"),
         (["member", "add", "alex@example.org", "--role", "chair", "--source", "form"], "is not a role"),
         (["member", "add", "alex@example.org", "--streams", "newsletters", "--source", "form"], "is not a stream"),

@@ -44,6 +44,39 @@ public enum ConfigurationLoader {
         return try parse(text, file: path)
     }
 
+    /// "section.key" for the key assigned on line `number` (1-based) of `text`, for the TOML parser's messages, which
+    /// give only the line (a number TOML cannot hold, such as 99999999999999999999 or 1e400, fails there). Only a
+    /// plain key is returned: nothing else from the line is repeated, since a value may be a secret.
+    static func keyOnLine(_ text: String, _ number: Int) -> String? {
+        func isPlain(_ s: Substring) -> Bool {
+            !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        }
+        var section: Substring?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if index + 1 == number {
+                guard let equals = line.firstIndex(of: "=") else { return nil }
+                let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+                guard isPlain(Substring(key)) else { return nil }
+                return section.map { "\($0).\(key)" } ?? key
+            }
+            if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
+                let name = line[line.index(after: line.startIndex)..<close].trimmingCharacters(in: .whitespaces)
+                section = isPlain(Substring(name)) ? Substring(name) : nil
+            }
+        }
+        return nil
+    }
+
+    /// `text` (an smtp.url as written) with any user name and password replaced by "***", for error messages: a
+    /// password put in the URL by mistake must not reach the terminal or the journal. Conservative on purpose:
+    /// everything from the scheme to the last "@" goes, even where the URL does not parse.
+    static func shownURL(_ text: String) -> String {
+        guard let at = text.range(of: "@", options: .backwards) else { return TextField.printable(text) }
+        let schemeEnd = text.range(of: "://").flatMap { $0.upperBound <= at.lowerBound ? $0.upperBound : nil } ?? text.startIndex
+        return TextField.printable(String(text[..<schemeEnd]) + "***" + String(text[at.lowerBound...]))
+    }
+
     /// Every section and the keys it takes (for the example file's test and for error messages).
     static var knownKeys: [String: Set<String>] { TOMLReader.sections }
 
@@ -53,7 +86,9 @@ public enum ConfigurationLoader {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw ConfigurationError(file: file, "line \(error.source.begin.line): \(error.description)")
+            let line = error.source.begin.line
+            let key = keyOnLine(text, line).map { " (\($0))" } ?? ""
+            throw ConfigurationError(file: file, "line \(line)\(key): \(error.description)")
         } catch {
             throw ConfigurationError(file: file, "is not valid TOML")
         }
@@ -261,12 +296,16 @@ private struct TOMLReader {
         if let path = try path("templates", "directory") { config.templates.directory = path }
     }
 
-    /// "10MB", "500KB", "2000000" (bytes; 1,000-based, as file managers show sizes).
+    /// "10MB", "500KB", "2000000" (bytes; 1,000-based, as file managers show sizes). Nil for anything that is not
+    /// a whole number of bytes from 1 to a petabyte: Double reads "1e400" as infinity and "nan" as NaN, and
+    /// converting those (or anything past Int's range) to Int would stop the process.
     static func parseSize(_ text: String) -> Int? {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
         for (suffix, factor) in [("MB", 1_000_000.0), ("KB", 1000.0), ("B", 1.0)] where t.hasSuffix(suffix) {
-            guard let n = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n > 0 else { return nil }
-            return Int(n * factor)
+            guard let n = Double(t.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n.isFinite else { return nil }
+            let bytes = (n * factor).rounded(.down)
+            guard bytes >= 1, bytes <= 1e15 else { return nil }
+            return Int(bytes)
         }
         return Int(t).flatMap { $0 > 0 ? $0 : nil }
     }
@@ -285,24 +324,31 @@ private struct TOMLReader {
         return b
     }
 
-    /// "90s", "5m", "4h", "4d", or a number of seconds.
+    /// The longest duration any setting takes: ten years. Far past every sensible value, and small enough that
+    /// adding it to a date or counting it in nanoseconds (Swift's Duration) never overflows.
+    static let longestDuration: TimeInterval = 3650 * 86_400
+
+    /// "90s", "5m", "4h", "4d", or a number of seconds; at most `longestDuration`.
     func duration(_ section: String, _ key: String) throws(ConfigurationError) -> TimeInterval? {
         guard let v = value(section, key) else { return nil }
-        if let n = v.int, n > 0 { return TimeInterval(n) }
+        if let n = v.int, n > 0, TimeInterval(n) <= Self.longestDuration { return TimeInterval(n) }
         if let text = v.string, let seconds = Self.parseDuration(text) { return seconds }
-        throw fail("\(section).\(key) = \(v.debugDescription) must be a duration such as \"90s\", \"5m\", \"4h\" or \"4d\"")
+        throw fail("\(section).\(key) = \(v.debugDescription) must be a duration such as \"90s\", \"5m\", \"4h\" or \"4d\", at most \"3650d\"")
     }
 
+    /// Nil for anything but a positive, finite duration up to `longestDuration` (Double reads "inf" and "nan").
     static func parseDuration(_ text: String) -> TimeInterval? {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let unit = t.last, let number = Double(t.dropLast()), number > 0 else { return nil }
+        guard let unit = t.last, let number = Double(t.dropLast()), number.isFinite, number > 0 else { return nil }
+        let seconds: TimeInterval
         switch unit {
-        case "s": return number
-        case "m": return number * 60
-        case "h": return number * 3600
-        case "d": return number * 86_400
+        case "s": seconds = number
+        case "m": seconds = number * 60
+        case "h": seconds = number * 3600
+        case "d": seconds = number * 86_400
         default: return nil
         }
+        return seconds <= longestDuration ? seconds : nil
     }
 
     func value(_ section: String, _ key: String) -> (any TOMLValueConvertible)? {
@@ -342,13 +388,13 @@ private struct TOMLReader {
         }
         guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
               let host = url.host, !host.isEmpty else {
-            throw fail("smtp.url = \"\(TextField.printable(urlText))\" must look like smtp://host:587 (STARTTLS) or smtps://host:465")
+            throw fail("smtp.url = \"\(ConfigurationLoader.shownURL(urlText))\" must look like smtp://host:587 (STARTTLS) or smtps://host:465")
         }
         guard url.user == nil, url.password == nil else {
             throw fail("smtp.url must not contain a user name or password; use smtp.username and smtp.password_file")
         }
         if let port = url.port, !(1...65535).contains(port) {
-            throw fail("smtp.url = \"\(urlText)\" has port \(port); ports are 1 to 65535")
+            throw fail("smtp.url = \"\(ConfigurationLoader.shownURL(urlText))\" has port \(port); ports are 1 to 65535")
         }
         var smtp = Configuration.SMTP(url: url)
         if let user = try string("smtp", "username") {

@@ -160,7 +160,7 @@ public struct AddressError: Error, Sendable, Equatable, CustomStringConvertible 
         case .missingAt: "it has no @"
         case .severalAts: "it has more than one @"
         case .containsSpace: "it contains a space"
-        case .controlCharacter(let s): "it contains the control character U+\(String(s.value, radix: 16, uppercase: true))"
+        case .controlCharacter(let s): "it contains \(TextField.describe(s))"
         case .emptyLocalPart: "nothing comes before the @"
         case .localPartTooLong: "the part before the @ is longer than 64 bytes"
         case .quotedLocalPart: "quoted local parts (\"...\"@) are not supported"

@@ -13,8 +13,7 @@ public enum TextField {
     /// Trims surrounding spaces and checks a field; returns the clean value or throws naming the field.
     public static func clean(_ raw: String, field: String, maxLength: Int = 200) throws(InvalidField) -> String {
         if let bad = raw.unicodeScalars.first(where: isForbidden) {
-            throw InvalidField(field: field, value: raw,
-                               problem: "contains the control character \(scalarName(bad)); remove it (line breaks are not allowed)")
+            throw InvalidField(field: field, value: raw, problem: "contains \(describe(bad)); remove it")
         }
         let trimmed = trimmingSpaces(raw)
         guard trimmed.count <= maxLength else {
@@ -34,25 +33,64 @@ public enum TextField {
         return String(scalars[first...last])
     }
 
-    /// A version of arbitrary text that is safe to print on one terminal line.
-    public static func printable(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if isForbidden(scalar) { out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" }
-            else { out.unicodeScalars.append(scalar) }
+    /// Text from a sheet, the database, a relay or a file, made safe to print: every character `isForbidden`
+    /// names (controls such as CR and ESC that a terminal would act on, line separators, text-direction overrides)
+    /// becomes a visible escape such as "<CR>", "<ESC>" or "<U+2028>"; everything else is kept. Every place circulate
+    /// prints text it did not write itself goes through here. `keepingLineBreaks` keeps LF, CRLF and TAB, for a
+    /// coordinator's own multi-line text (notes, an update); a lone CR is still shown, as it moves the cursor back.
+    public static func printable(_ text: String, keepingLineBreaks: Bool = false) -> String {
+        var out = String.UnicodeScalarView()
+        let scalars = Array(text.unicodeScalars)
+        for (index, scalar) in scalars.enumerated() {
+            let kept = keepingLineBreaks && (scalar == "\n" || scalar == "\t"
+                || (scalar == "\r" && index + 1 < scalars.count && scalars[index + 1] == "\n"))
+            if kept || !isForbidden(scalar) {
+                out.append(scalar)
+            } else {
+                out.append(contentsOf: "<\(names(scalar).short ?? hex(scalar))>".unicodeScalars)
+            }
         }
-        return out
+        return String(out)
     }
 
-    /// "CR (U+000D)" style names for the characters people most often paste by accident.
-    static func scalarName(_ scalar: Unicode.Scalar) -> String {
-        let hex = "U+" + String(format: "%04X", scalar.value)
+    /// A character in words, for messages: "a line break (CR, U+000D)", "an escape character (ESC, U+001B)".
+    public static func describe(_ scalar: Unicode.Scalar) -> String {
+        let (short, words) = names(scalar)
+        return "\(words) (\(short.map { "\($0), " } ?? "")\(hex(scalar)))"
+    }
+
+    /// "U+000D".
+    static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// The usual abbreviation (if any) and a few words for the characters people paste by accident.
+    private static func names(_ scalar: Unicode.Scalar) -> (short: String?, words: String) {
         switch scalar.value {
-        case 0x0D: return "CR (\(hex))"
-        case 0x0A: return "LF (\(hex))"
-        case 0x00: return "NUL (\(hex))"
-        case 0x09: return "TAB (\(hex))"
-        default: return hex
+        case 0x00: ("NUL", "a null character")
+        case 0x07: ("BEL", "a control character")
+        case 0x08: ("BS", "a control character")
+        case 0x09: ("TAB", "a tab")
+        case 0x0A: ("LF", "a line break")
+        case 0x0B: ("VT", "a vertical tab")
+        case 0x0C: ("FF", "a page break")
+        case 0x0D: ("CR", "a line break")
+        case 0x1B: ("ESC", "an escape character")
+        case 0x7F: ("DEL", "a delete character")
+        case 0x85: ("NEL", "a line break")
+        case 0x2028: (nil, "a line separator")
+        case 0x2029: (nil, "a paragraph separator")
+        case 0x202A: ("LRE", "a text-direction control")
+        case 0x202B: ("RLE", "a text-direction control")
+        case 0x202C: ("PDF", "a text-direction control")
+        case 0x202D: ("LRO", "a text-direction control")
+        case 0x202E: ("RLO", "a text-direction control")
+        case 0x2066: ("LRI", "a text-direction control")
+        case 0x2067: ("RLI", "a text-direction control")
+        case 0x2068: ("FSI", "a text-direction control")
+        case 0x2069: ("PDI", "a text-direction control")
+        default: (nil, scalar.properties.generalCategory == .control ? "a control character" : "the character")
         }
     }
 }

@@ -60,10 +60,10 @@ public struct CompositionError: Error, Sendable, Equatable, CustomStringConverti
     public var explanation: String {
         switch problem {
         case .headerInjection(let scalar):
-            "contains \(TextField.scalarName(scalar)), which could start a new header line (header injection); "
+            "contains \(TextField.describe(scalar)), which could start a new header line (header injection); "
                 + "remove the line break"
         case .controlCharacter(let scalar):
-            "contains the character \(TextField.scalarName(scalar)), which is not allowed in a message header"
+            "contains \(TextField.describe(scalar)), which is not allowed in a message header"
         case .nonASCII:
             "contains non-ASCII characters; encode them (see HeaderEncoding.phrase) before passing the value"
         case .invalidHeaderName:

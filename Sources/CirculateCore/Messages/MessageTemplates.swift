@@ -44,15 +44,21 @@ public struct MessageTemplates: Sendable {
     /// The notes to the coordinator.
     public static let noticeNames = ["slot-reminder", "slot-missed"]
 
-    /// Loads each template from `directory` where it holds that file, else the built-in copy.
+    /// Loads each template from `directory` where it holds that file, else the built-in copy, and checks each one
+    /// (see `MessageTemplates+Checks.swift`): a problem names the file and stops start-up.
     public static func load(directory: String?) throws(ConfigurationError) -> MessageTemplates {
         var fromFolder: [String] = []
+        var rehearsals: [(origin: String, template: MustacheTemplate, size: Int)] = []
         func template(_ name: String) throws(ConfigurationError) -> MustacheTemplate {
             let fm = FileManager.default
             var source: String
             var origin: String
             if let directory, fm.fileExists(atPath: directory + "/" + name) {
                 let path = directory + "/" + name
+                let size = (try? fm.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+                guard size <= maximumSize else {
+                    throw ConfigurationError(file: path, "is more than 1 MB; a template lays out one message, so keep it small")
+                }
                 guard let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                     throw ConfigurationError(file: path, "cannot be read as UTF-8 text")
                 }
@@ -66,11 +72,16 @@ public struct MessageTemplates: Sendable {
                 source = builtIn
                 origin = "built-in \(name)"
             }
+            if let problem = structureProblem(in: source) {
+                throw ConfigurationError(file: origin, problem)
+            }
             do {
-                return try MustacheTemplate(string: source)
+                let parsed = try MustacheTemplate(string: source)
+                rehearsals.append((origin, parsed, source.utf8.count))
+                return parsed
             } catch let error as MustacheTemplate.ParserError {
                 let c = error.context
-                throw ConfigurationError(file: origin, "line \(c.lineNumber), column \(c.columnNumber): \(Self.explain(error.error)) in \"\(c.line.trimmingCharacters(in: .whitespaces))\"")
+                throw ConfigurationError(file: origin, "line \(c.lineNumber), column \(c.columnNumber): \(Self.explain(error.error)) in \"\(TextField.printable(c.line.trimmingCharacters(in: .whitespaces)))\"")
             } catch {
                 throw ConfigurationError(file: origin, "is not a valid Mustache template (\(error))")
             }
@@ -93,6 +104,11 @@ public struct MessageTemplates: Sendable {
         for name in subjectNames where templates.renderSubject(name, [:]) == nil {
             throw ConfigurationError(file: fromFolder.contains("subjects.txt.mustache") ? (directory ?? "") + "/subjects.txt.mustache" : "built-in subjects.txt.mustache",
                                      "has no {{#\(name)}}...{{/\(name)}} line; every subject circulate writes needs one")
+        }
+        for rehearsal in rehearsals {
+            if let problem = rehearsalProblem(rehearsal.template, sourceSize: rehearsal.size) {
+                throw ConfigurationError(file: rehearsal.origin, problem)
+            }
         }
         return templates
     }

@@ -1,6 +1,12 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The one owner of circulate's SQLite database: opens it safely, migrates it, and exposes one method per
 /// invariant-keeping transaction (see the `AppDatabase+*.swift` extensions).
 public final class AppDatabase: Sendable {
@@ -14,20 +20,17 @@ public final class AppDatabase: Sendable {
 
     /// Opens the database at `path`, applying pending migrations. With `create: false` a missing file is an error
     /// that tells the user to run `circulate init`, so that a mistyped path never silently starts an empty list.
+    /// With `create: true` a database is made only where there is no file: an existing file must already be an
+    /// SQLite database (see `DatabaseFile.check`).
     public static func open(path: String, create: Bool) throws(StorageError) -> AppDatabase {
         let fm = FileManager.default
-        if !fm.fileExists(atPath: path) {
+        if fm.fileExists(atPath: path) {
+            try DatabaseFile.check(path)
+        } else {
             guard create else {
                 throw StorageError(kind: .notInitialised, "there is no database at \(path); run `circulate init` first (or check storage.database in the configuration)")
             }
-            let folder = (path as NSString).deletingLastPathComponent
-            if !folder.isEmpty {
-                do {
-                    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                } catch {
-                    throw StorageError(kind: .storage, "cannot create the folder \(folder) for the database; check permissions")
-                }
-            }
+            try DatabaseFile.create(path)
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration())
@@ -35,7 +38,6 @@ public final class AppDatabase: Sendable {
             // must survive power loss, so the writer goes back to FULL here.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator.migrate(pool)
-            if create { try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
             let database = AppDatabase(pool: pool, path: path)
             _ = try database.normaliseStoredAddresses()
             return database

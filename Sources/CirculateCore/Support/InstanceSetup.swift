@@ -54,7 +54,8 @@ public enum InstanceSetup {
     }
 
     /// Creates what a first run needs and keeps what exists: the database (migrated), the Maildir outbox, the key.
-    /// Never overwrites a key: the erasure hashes depend on it.
+    /// A database is created only where there is no file; a file that is empty or not SQLite stops `init` before
+    /// anything else is made. Never overwrites a key: the erasure hashes depend on it.
     public static func initialise(_ config: Configuration, environment: [String: String]) throws -> Report {
         let fm = FileManager.default
         let dbExisted = fm.fileExists(atPath: config.storage.database)

@@ -21,9 +21,7 @@ struct PreviewTarget: ParsableArguments {
         }
         let preview = try context.messageBuilder(database).preview(mailing, to: address, name: name, memberID: memberID)
         if let eml {
-            guard FileManager.default.createFile(atPath: eml, contents: Data(preview.composed.bytes)) else {
-                throw StorageError(kind: .unreadableInput, "cannot write \(eml); check the folder exists and is writable")
-            }
+            try OutputFile.write(preview.composed.bytes, to: eml, what: ".eml file")
             print("Wrote \(eml) (\(preview.composed.bytes.count) bytes): the message exactly as \(name) <\(address)> would get it.")
             return
         }
@@ -32,15 +30,15 @@ struct PreviewTarget: ParsableArguments {
             return
         }
         let m = preview.message
-        func mailbox(_ b: Mailbox) -> String { b.displayName.map { "\($0) <\(b.address)>" } ?? b.address.description }
+        func mailbox(_ b: Mailbox) -> String { TextField.printable(b.displayName.map { "\($0) <\(b.address)>" } ?? b.address.description) }
         print("From: \(mailbox(m.from))")
         if let r = m.replyTo { print("Reply-To: \(mailbox(r))") }
         print("To: \(mailbox(m.to))")
-        print("Subject: \(m.subject)")
-        for a in m.attachments { print("Attached: \(a.filename) (\(a.contentType), \(ByteCount.describe(a.data.count)))") }
+        print("Subject: \(TextField.printable(m.subject))")
+        for a in m.attachments { print("Attached: \(TextField.printable(a.filename)) (\(a.contentType), \(ByteCount.describe(a.data.count)))") }
         if let c = m.calendar { print("Calendar: \(c.filename) (METHOD:\(c.method.rawValue); opens as an invitation in Gmail, Outlook and Apple Calendar)") }
         print("")
-        print(m.textBody)
+        print(TextField.printable(m.textBody, keepingLineBreaks: true))
         if mailing.kind != .test && !mailing.kind.isOperational && memberID == nil {
             print("")
             print("(A sample member; each person's own name and unsubscribe link go into the real messages. --eml FILE writes the HTML version too.)")

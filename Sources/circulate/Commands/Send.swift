@@ -46,12 +46,7 @@ extension Circulate {
         }
 
         func execute(_ context: CommandContext) throws {
-            guard FileManager.default.fileExists(atPath: body), let data = FileManager.default.contents(atPath: body) else {
-                throw StorageError(kind: .unreadableInput, "the file \(body) does not exist or cannot be read")
-            }
-            guard let markdown = String(data: data, encoding: .utf8) else {
-                throw InvalidField(field: "body", value: body, problem: "is not UTF-8 text; save it as UTF-8")
-            }
+            let markdown = try InputFile.text(body, what: "body file")
             guard !markdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw InvalidField(field: "body", value: body, problem: "is empty")
             }

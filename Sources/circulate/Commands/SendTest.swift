@@ -64,9 +64,10 @@ extension Circulate {
                 try Terminal.printJSON(Output(recipient: to.description, transport: transport.description, outcome: name,
                                               replyCode: code, reply: reply, messageId: claim.messageID))
             } else if ok {
-                print("Sent to \(to) through \(transport.description): \(reply)")
+                // The reply is the relay's own text.
+                print("Sent to \(to) through \(transport.description): \(TextField.printable(reply))")
             } else {
-                print("Not delivered to \(to) through \(transport.description): \(name)\(code.map { " (\($0))" } ?? ""): \(reply)")
+                print("Not delivered to \(to) through \(transport.description): \(name)\(code.map { " (\($0))" } ?? ""): \(TextField.printable(reply))")
             }
             if !ok { throw ExitCode(ExitStatus.notDelivered) }
         }

@@ -51,16 +51,18 @@ struct MemberJSON: Encodable {
 
 /// Human-readable rendering of one person.
 enum MemberText {
+    /// The person and their consent history; every stored text is made printable (see `TextField.printable`).
     static func describe(_ profile: MemberProfile, zone: TimeZone) -> String {
         let m = profile.member
+        func shown(_ text: String) -> String { TextField.printable(text) }
         var lines = [
-            "\(m.name.isEmpty ? "(no name)" : m.name) <\(m.email)>",
-            "  organisation:  \(m.organisation ?? "-")",
+            "\(m.name.isEmpty ? "(no name)" : shown(m.name)) <\(shown(m.email))>",
+            "  organisation:  \(m.organisation.map(shown) ?? "-")",
             "  status:        \(m.status.rawValue) since \(Terminal.local(m.statusChangedAt, in: zone))",
             "  lawful basis:  \(m.lawfulBasis?.rawValue ?? "none (not mailed)")",
             "  streams:       \(m.streams.enabled.map(\.rawValue).joined(separator: ", ").nonEmpty ?? "none")",
-            "  roles:         \(profile.roles.joined(separator: ", ").nonEmpty ?? "-")",
-            "  tags:          \(profile.freeTags.joined(separator: ", ").nonEmpty ?? "-")",
+            "  roles:         \(shown(profile.roles.joined(separator: ", ")).nonEmpty ?? "-")",
+            "  tags:          \(shown(profile.freeTags.joined(separator: ", ")).nonEmpty ?? "-")",
             "  added:         \(Terminal.local(m.createdAt, in: zone)); last changed \(Terminal.local(m.updatedAt, in: zone))",
             "  consent history:",
         ]
@@ -68,8 +70,8 @@ enum MemberText {
             let scope = e.stream?.rawValue ?? "all streams"
             var detail = "\(e.action.rawValue) (\(scope))"
             if let basis = e.lawfulBasis, e.action == .given { detail += ", \(basis.rawValue)" }
-            if let wording = e.wordingVersion { detail += ", wording \(wording)" }
-            lines.append("    \(Terminal.local(e.occurredAt, in: zone))  \(detail) — \(e.source) (recorded by \(e.recordedBy))")
+            if let wording = e.wordingVersion { detail += ", wording \(shown(wording))" }
+            lines.append("    \(Terminal.local(e.occurredAt, in: zone))  \(detail) — \(shown(e.source)) (recorded by \(shown(e.recordedBy)))")
         }
         return lines.joined(separator: "\n")
     }

@@ -3,19 +3,20 @@ import Foundation
 
 /// Output for people and for machines.
 enum Terminal {
-    /// Writes an error line to standard error.
+    /// Writes an error line to standard error. Messages carry values from the command line, files and the
+    /// database; whatever control character one still holds is shown, never acted on by the terminal.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("circulate: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("circulate: error: \(TextField.printable(message, keepingLineBreaks: true))\n".utf8))
     }
 
     /// Writes a warning line to standard error.
     static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("circulate: warning: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("circulate: warning: \(TextField.printable(message, keepingLineBreaks: true))\n".utf8))
     }
 
     /// A note on standard error (so that `--json` output stays clean).
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data(("circulate: " + message + "\n").utf8))
+        FileHandle.standardError.write(Data(("circulate: " + TextField.printable(message, keepingLineBreaks: true) + "\n").utf8))
     }
 
     /// Prints a value as pretty JSON (snake_case keys, ISO 8601 UTC dates).
@@ -35,8 +36,10 @@ enum Terminal {
         return date.formatted(style)
     }
 
-    /// Lays out rows as aligned columns (for listings).
+    /// Lays out rows as aligned columns (for listings). Cells hold names, titles and replies from the database, so
+    /// each is made printable first (and measured as printed).
     static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map { TextField.printable($0) } }
         var widths = header.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }

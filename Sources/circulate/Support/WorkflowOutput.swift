@@ -99,13 +99,33 @@ struct UpdateJSON: Encodable {
     }
 }
 
-/// Reading a coordinator's text file (Markdown, CSV, PDF) with a clear error.
+/// Reading a file the coordinator names (Markdown, CSV, a report to attach): every command reads its input files
+/// here, so that the same rules hold for all of them.
 enum InputFile {
+    /// The file's bytes. Only a regular file is read, and never through a symbolic link at the end of the path
+    /// (O_NOFOLLOW): a link named "shadow.pdf" pointing at /etc/shadow was once attached to a report. A linked folder
+    /// on the way is fine. Opening without blocking means a named pipe is refused at once rather than waited on.
     static func data(_ path: String, what: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UnreadableFile(path: path, what: what)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw UnreadableFile(path: path, what: what, reason: UnreadableFile.reason(errno: errno))
         }
-        return data
+        // The checks and the reading use the same open file, so the path cannot be swapped in between.
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw UnreadableFile(path: path, what: what, reason: UnreadableFile.reason(errno: errno))
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw UnreadableFile(path: path, what: what, reason: "it is a folder; give the file inside it")
+        default: throw UnreadableFile(path: path, what: what, reason: "it is not a regular file (a device, pipe or socket); give an ordinary file")
+        }
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            throw UnreadableFile(path: path, what: what, reason: "reading it failed (\(error.localizedDescription))")
+        }
     }
 
     static func text(_ path: String, what: String) throws -> String {
@@ -117,10 +137,22 @@ enum InputFile {
     }
 }
 
-/// A file named on the command line that cannot be read.
+/// A file named on the command line that cannot be read, and why.
 struct UnreadableFile: Failure {
     let path: String
     let what: String
+    let reason: String
     var kind: FailureKind { .unreadableInput }
-    var description: String { "cannot read the \(what) \(path): it does not exist or is not readable" }
+    var description: String { "cannot read the \(what) \(TextField.printable(path)): \(reason)" }
+
+    /// Why open(2) failed, in words.
+    static func reason(errno code: Int32) -> String {
+        switch code {
+        case ENOENT: "it does not exist"
+        case EACCES, EPERM: "you do not have permission to read it"
+        case ELOOP: "it is a symbolic link; give the file itself (circulate does not follow a link at the end of the path, so that it never reads whatever the link points to)"
+        case ENOTDIR: "a folder on the way is not a folder"
+        default: String(cString: strerror(code))
+        }
+    }
 }

@@ -143,4 +143,81 @@ struct ConfigurationLoaderTests {
         #expect(throws: SecretError.self) { try InstanceKey(secret: Secret(Array("too-short".utf8))) }
         #expect(InstanceKey.generateText() != hex)
     }
+
+    @Test("numbers that overflow, are infinite or NaN, or are past any sane size are refused with the key, never a crash",
+          arguments: [
+        ("[reports]\nattachment_limit = \"1e400MB\"", "reports.attachment_limit"),
+        ("[reports]\nattachment_limit = \"1e17MB\"", "reports.attachment_limit"),
+        ("[reports]\nattachment_limit = \"infKB\"", "reports.attachment_limit"),
+        ("[reports]\nattachment_limit = \"nanMB\"", "reports.attachment_limit"),
+        ("[reports]\nattachment_limit = \"0.4B\"", "reports.attachment_limit"),
+        ("[reports]\nattachment_limit = \"99999999999999999999\"", "reports.attachment_limit"),
+        ("[delivery]\nretry_initial = \"infd\"", "delivery.retry_initial"),
+        ("[delivery]\nretry_maximum = \"1e300d\"", "delivery.retry_maximum"),
+        ("[delivery]\ngive_up_after = 9223372036854775807", "delivery.give_up_after"),
+        ("[delivery]\nlate_limit = \"1e20s\"", "delivery.late_limit"),
+        ("[delivery]\nrelay_pause = \"nanm\"", "delivery.relay_pause"),
+        ("[sessions]\ndefault_length = \"infinityh\"", "sessions.default_length"),
+        ("[reports]\nfollow_up_after = \"99999999999999999999d\"", "reports.follow_up_after"),
+        ("[smtp]\nurl = \"smtp://relay.example.org:587\"\nconnect_timeout = \"1e20s\"", "smtp.connect_timeout"),
+        // Numbers TOML itself cannot hold: the parser's message gains the key it was reading.
+        ("[delivery]\nconnections = 99999999999999999999", "delivery.connections"),
+        ("[delivery]\n\nbounce_limit = 1e400", "delivery.bounce_limit"),
+    ])
+    func hugeNumbers(toml: String, key: String) {
+        do {
+            _ = try ConfigurationLoader.parse(toml, file: "test.toml")
+            Issue.record("accepted \(toml)")
+        } catch {
+            #expect(error.description.contains(key), "\(error.description) lacks \(key)")
+        }
+    }
+
+    @Test("the largest sensible durations and sizes are still accepted")
+    func largeButSane() throws {
+        let config = try ConfigurationLoader.parse("""
+            [delivery]
+            give_up_after = "3650d"
+            late_limit = 315360000
+            [reports]
+            attachment_limit = "50MB"
+            """, file: "t.toml")
+        #expect(config.delivery.giveUpAfter == 3650 * 86_400 && config.delivery.lateLimit == 3650 * 86_400)
+        #expect(config.reports.attachmentLimit == 50_000_000)
+    }
+
+    @Test("a user name or password inside smtp.url is never echoed in an error", arguments: [
+        "ftp://cop:hunter2@relay.example.org",
+        "smtp://cop:hun/ter2@relay.example.org",
+        "smtp://cop:hunter2@relay.example.org:99999",
+        "smtp://cop:hunter2@relay\\nexample.org",
+        "smtp://cop:hunter2@",
+        "smtps://cop:hunter2@relay.example.org/x?y#z",
+        "cop:hunter2@relay.example.org",
+        "smtp://cop:hunter2@@relay.example.org",
+        "smtp://cop@relay.example.org:0",
+    ])
+    func urlUserinfoMasked(url: String) {
+        do {
+            _ = try ConfigurationLoader.parse("[smtp]\nurl = \"\(url)\"", file: "test.toml")
+            Issue.record("accepted \(url)")
+        } catch {
+            #expect(error.description.contains("smtp.url"), "\(error.description)")
+            #expect(!error.description.contains("hunter2") && !error.description.contains("hun/") && !error.description.contains("cop"),
+                    "\(error.description)")
+        }
+    }
+
+    @Test("the relay settings never echo a user name or password from the URL either")
+    func relayUserinfoMasked() throws {
+        for text in ["ftp://cop:hunter2@relay.example.org", "smtp://cop:hunter2@relay.example.org/path", "smtp://cop:hunter2@"] {
+            guard let url = URL(string: text) else { continue }
+            do {
+                _ = try SMTPRelayConfiguration(url: url, ehloDomain: "example.org")
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(!error.description.contains("hunter2") && !error.description.contains("cop"), "\(error.description)")
+            }
+        }
+    }
 }

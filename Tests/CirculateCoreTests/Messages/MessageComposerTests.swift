@@ -199,7 +199,7 @@ struct MessageComposerTests {
     func injectionMessage() {
         let error = CompositionError(field: "Subject", problem: .headerInjection("\r"))
         #expect(error.description
-            == "Subject contains CR (U+000D), which could start a new header line (header injection); remove the line break")
+            == "Subject contains a line break (CR, U+000D), which could start a new header line (header injection); remove the line break")
     }
 
     @Test("callers can report a problem of their own in words")

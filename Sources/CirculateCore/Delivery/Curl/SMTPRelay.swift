@@ -56,7 +56,7 @@ public struct SMTPRelayConfiguration: Sendable, CustomStringConvertible {
                 connectTimeout: Duration = .seconds(30), responseTimeout: Duration = .seconds(300),
                 endOfDataTimeout: Duration = .seconds(600)) throws(ConfigurationError) {
         func fail(_ message: String) -> ConfigurationError { ConfigurationError(file: nil, message) }
-        let shown = TextField.printable(url.absoluteString)
+        let shown = ConfigurationLoader.shownURL(url.absoluteString)
         guard let scheme = url.scheme?.lowercased(), scheme == "smtp" || scheme == "smtps" else {
             throw fail("smtp.url = \"\(shown)\" must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
         }

@@ -39,13 +39,7 @@ extension Circulate.MemberCommand {
         }
 
         func execute(_ context: CommandContext) throws {
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw StorageError(kind: .unreadableInput, "the file \(file) does not exist")
-            }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw StorageError(kind: .unreadableInput, "the file \(file) cannot be read; check its permissions")
-            }
-            let sheet = try SignInSheet.parse(data)
+            let sheet = try SignInSheet.parse(try InputFile.data(file, what: "sign-in sheet"))
             let day = context.now.formatted(.iso8601.year().month().day())
             var options = ImportOptions(source: source ?? "sign-in sheet \((file as NSString).lastPathComponent), imported \(day)",
                                         wordingVersion: nil, recordedBy: consent.recorder(context))
@@ -71,12 +65,14 @@ extension Circulate.MemberCommand {
             if report.hasRejections && !skipInvalid { throw ExitCode(ExitStatus.invalidInput) }
         }
 
+        /// The report for people. Addresses, notes and column names come from the sheet, so each is made printable.
         static func printReport(_ report: ImportReport, file: String) {
+            let file = TextField.printable(file)
             if let note = report.encodingNote { Terminal.warning(note) }
-            if !report.ignoredColumns.isEmpty { print("Columns not used: \(report.ignoredColumns.joined(separator: ", "))") }
+            if !report.ignoredColumns.isEmpty { print("Columns not used: \(TextField.printable(report.ignoredColumns.joined(separator: ", ")))") }
             for line in report.lines where line.outcome != .unchanged || line.note != nil {
-                let who = line.email.isEmpty ? "" : " \(line.email)"
-                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \($0)" } ?? "")")
+                let who = line.email.isEmpty ? "" : " \(TextField.printable(line.email))"
+                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \(TextField.printable($0))" } ?? "")")
             }
             let summary = ImportReport.Outcome.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
             if report.dryRun {

@@ -63,12 +63,12 @@ extension Circulate.QueueCommand {
             if json { return try Terminal.printJSON(output) }
             let zone = config.community.timeZone
             print("Delivery: \(transport); daemon \(running ? "running" : "NOT running (start it: circulate serve)")")
-            if let problem { print("THE DAEMON IS WAITING: \(problem)") }
+            if let problem { print("THE DAEMON IS WAITING: \(TextField.printable(problem))") }
             if let pause = outlook.pause {
-                print("PAUSED since \(Terminal.local(pause.since, in: zone)), next try \(Terminal.local(pause.until, in: zone)) (try \(pause.failures) of this outage): \(pause.reason)")
+                print("PAUSED since \(Terminal.local(pause.since, in: zone)), next try \(Terminal.local(pause.until, in: zone)) (try \(pause.failures) of this outage): \(TextField.printable(pause.reason))")
                 print("  Once the cause is fixed, `circulate queue resume` tries again at once.")
             } else if let pause = summary.pause {
-                print("Last relay problem (\(Terminal.local(pause.since, in: zone))): \(pause.reason)")
+                print("Last relay problem (\(Terminal.local(pause.since, in: zone))): \(TextField.printable(pause.reason))")
             }
             if let until = outlook.rateLimitedUntil {
                 let limits = config.delivery.rateLimits.map(\.summary).joined(separator: ", ")
@@ -89,9 +89,9 @@ extension Circulate.QueueCommand {
             }
             for m in mailings {
                 let c = m.counts
-                print("mailing \(m.id) [\(m.state)] \"\(m.subject)\" from \(Terminal.local(m.sendAfter, in: zone)): "
+                print("mailing \(m.id) [\(m.state)] \"\(TextField.printable(m.subject))\" from \(Terminal.local(m.sendAfter, in: zone)): "
                       + "sent \(c["sent"] ?? 0), waiting \((c["queued"] ?? 0) + (c["sending"] ?? 0) + (c["held"] ?? 0)), deferred \(c["deferred"] ?? 0), failed \(c["failed"] ?? 0)")
-                if let reason = m.heldReason { print("  held: \(reason)") }
+                if let reason = m.heldReason { print("  held: \(TextField.printable(reason))") }
             }
         }
 

@@ -51,7 +51,7 @@ extension Circulate.ReportCommand {
             if json { return try Terminal.printJSON(ReportJSON(result.report)) }
             let zone = config.community.timeZone
             if result.repeated {
-                print("Already distributed: report \(result.report.id) \"\(result.report.title)\" went out \(LocalTime.describe(result.report.distributedAt, in: zone)) (mailing \(result.covers.mailing.id ?? 0)).")
+                print("Already distributed: report \(result.report.id) \"\(TextField.printable(result.report.title))\" went out \(LocalTime.describe(result.report.distributedAt, in: zone)) (mailing \(result.covers.mailing.id ?? 0)).")
                 if newcomers {
                     print("Cover email queued for \(result.covers.added) \(result.covers.added == 1 ? "person" : "people") who joined its audience since.")
                 } else {

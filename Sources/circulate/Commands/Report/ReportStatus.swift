@@ -37,8 +37,9 @@ extension Circulate.ReportCommand {
                 }))
             }
             let r = s.report
-            print("Report \(r.id): \(r.title)")
-            print("Sent \(LocalTime.describe(r.distributedAt, in: zone)) to \(r.audience)\(r.filename.map { "; attached \($0)" } ?? "")\(r.link.map { "; link \($0)" } ?? "")")
+            func shown(_ text: String) -> String { TextField.printable(text) }
+            print("Report \(r.id): \(shown(r.title))")
+            print("Sent \(LocalTime.describe(r.distributedAt, in: zone)) to \(shown(r.audience))\(r.filename.map { "; attached \(shown($0))" } ?? "")\(r.link.map { "; link \(shown($0))" } ?? "")")
             if let done = r.followedUpAt {
                 print("Follow-up queued \(LocalTime.describe(done, in: zone)).")
             } else {

@@ -43,7 +43,7 @@ extension Circulate.SessionCommand {
                                                             createdBy: context.operatorName, now: context.now)
             if json { return try Terminal.printJSON(SessionJSON(result.session, zone: zone)) }
             let s = result.session
-            print("Session \(s.id) is now: \(s.title), \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)), \(s.location ?? s.onlineLink ?? "place to be confirmed").")
+            print("Session \(s.id) is now: \(TextField.printable(s.title)), \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)), \(TextField.printable(s.location ?? s.onlineLink ?? "place to be confirmed")).")
             if let notice = result.notice {
                 print("Queued an update for the \(notice.added) people invited (mailing \(notice.mailing.id ?? 0), calendar sequence \(s.sequence)).")
             } else if result.materialChange {

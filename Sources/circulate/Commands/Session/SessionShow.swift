@@ -35,12 +35,13 @@ extension Circulate.SessionCommand {
                                                      thankYouMailings: d.followUpMailings))
             }
             let s = d.session
-            print("Session \(s.id): \(s.title)\(s.state == .cancelled ? " — CANCELLED" : "")")
-            if let topic = s.topicTitle, topic != s.title { print("Topic: \(topic)") }
+            func shown(_ text: String) -> String { TextField.printable(text) }
+            print("Session \(s.id): \(shown(s.title))\(s.state == .cancelled ? " — CANCELLED" : "")")
+            if let topic = s.topicTitle, topic != s.title { print("Topic: \(shown(topic))") }
             print("When: \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone))")
-            print("Where: \(s.location ?? (s.onlineLink == nil ? "to be confirmed" : "online"))")
-            if let link = s.onlineLink { print("Online: \(link)") }
-            if let f = s.facilitator { print("Facilitator: \(f)") }
+            print("Where: \(s.location.map(shown) ?? (s.onlineLink == nil ? "to be confirmed" : "online"))")
+            if let link = s.onlineLink { print("Online: \(shown(link))") }
+            if let f = s.facilitator { print("Facilitator: \(shown(f))") }
             print("Notes: \(s.notesMarkdown == nil ? "none yet (circulate session notes \(s.id) FILE.md)" : "added \(LocalTime.describe(s.notesAddedAt ?? s.updatedAt, in: zone))")")
             let attended = d.count(.attended) + s.unlistedAttendees
             print("Invited: \(d.invited) · coming: \(d.count(.accepted)) · apologies: \(d.count(.apologies)) · no reply: \(d.count(.invited))"
@@ -48,7 +49,7 @@ extension Circulate.SessionCommand {
             if let queued = s.followedUpAt {
                 print("Thank-you: queued \(LocalTime.describe(queued, in: zone)) (mailing \(d.followUpMailings.map(String.init).joined(separator: ", ")); see `circulate queue status`)")
             } else if s.state == .scheduled {
-                print("Thank-you: \(s.followUpWaitingFor.map { "waiting for \($0)" } ?? "goes out \(LocalTime.describe(s.followUpAt, in: zone))")")
+                print("Thank-you: \(s.followUpWaitingFor.map { "waiting for \(shown($0))" } ?? "goes out \(LocalTime.describe(s.followUpAt, in: zone))")")
             }
             if !d.people.isEmpty {
                 print("")

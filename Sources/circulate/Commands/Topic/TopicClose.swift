@@ -14,7 +14,7 @@ extension Circulate.TopicCommand {
         func execute(_ context: CommandContext) throws {
             let (closed, upcoming) = try context.database().closeTopic(topic, now: context.now)
             if json { return try Terminal.printJSON(TopicJSON(closed)) }
-            print("Closed topic \(closed.id): \(closed.title).")
+            print("Closed topic \(closed.id): \(TextField.printable(closed.title)).")
             let zone = context.configuration.community.timeZone
             for s in upcoming {
                 print("Note: session \(s.id) (\(LocalTime.describe(s.startsAt, in: zone))) is still planned; cancel it with `circulate session cancel \(s.id)` if it is not going ahead.")

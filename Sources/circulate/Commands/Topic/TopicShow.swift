@@ -23,15 +23,15 @@ extension Circulate.TopicCommand {
                                                      reports: details.reports.map(ReportJSON.init)))
             }
             let t = details.topic
-            print("Topic \(t.id): \(t.title) (\(t.state.rawValue)\(t.closedAt.map { " on \(LocalTime.day($0, in: zone))" } ?? ""))")
-            if !t.description.isEmpty { print(t.description) }
+            print("Topic \(t.id): \(TextField.printable(t.title)) (\(t.state.rawValue)\(t.closedAt.map { " on \(LocalTime.day($0, in: zone))" } ?? ""))")
+            if !t.description.isEmpty { print(TextField.printable(t.description, keepingLineBreaks: true)) }
             print("")
             if details.sessions.isEmpty { print("No sessions yet.") }
             for s in details.sessions {
-                print("  session \(s.id): \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)) — \(s.title)\(s.state == .cancelled ? " (cancelled)" : "")")
+                print("  session \(s.id): \(LocalTime.describeRange(start: s.startsAt, end: s.endsAt, in: zone)) — \(TextField.printable(s.title))\(s.state == .cancelled ? " (cancelled)" : "")")
             }
             for r in details.reports {
-                print("  report \(r.id): \(r.title), distributed \(LocalTime.day(r.distributedAt, in: zone))")
+                print("  report \(r.id): \(TextField.printable(r.title)), distributed \(LocalTime.day(r.distributedAt, in: zone))")
             }
         }
     }

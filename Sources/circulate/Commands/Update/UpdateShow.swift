@@ -19,9 +19,9 @@ extension Circulate.UpdateCommand {
             let u = try context.database().update(id: update)
             if json { return try Terminal.printJSON(Output(update: UpdateJSON(u, zone: zone), body: u.bodyMarkdown)) }
             print("Update \(u.id) (\(u.state.rawValue)) for \(LocalTime.describe(u.slotAt, in: zone))\(u.mailingID.map { ", mailing \($0)" } ?? "")")
-            print("Subject: \(u.subject)")
+            print("Subject: \(TextField.printable(u.subject))")
             print("")
-            print(u.bodyMarkdown)
+            print(TextField.printable(u.bodyMarkdown, keepingLineBreaks: true))
         }
     }
 }
