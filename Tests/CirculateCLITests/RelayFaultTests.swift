@@ -58,6 +58,8 @@ struct RelayFaultTests {
         #expect(log.contains("bounced") && log.contains("is marked bounced"))
         #expect(log.contains("failed (rejected, not counted against the person)"))
         #expect(log.contains("deferred after attempt 1 (552 5.2.2 Mailbox full)"), "the deferral is in the journal")
+        #expect(try cli.waitFor(10) { cli.log().contains("mailing 1 is finished: 2 sent, 3 failed, 0 cancelled") },
+                "the end of a mailing is in the journal, with its numbers: \(cli.log())")
         #expect(log.range(of: #"mailing \d+, message \d+"#, options: .regularExpression) != nil)
         for person in people { #expect(!log.contains(person), "the journal names \(person)") }
     }

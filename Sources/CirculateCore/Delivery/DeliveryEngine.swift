@@ -332,6 +332,8 @@ public final class DeliveryEngine: @unchecked Sendable {
                 logger.notice("the relay answers again; delivery resumed after a pause that began \(since.formatted(.iso8601))")
             case .reopened(let deliveries):
                 logger.warning("\(deliveries.count) message(s) refused by the same policy in a row are given back: the relay refuses the list, not these people")
+            case .finished(let mailing, let sent, let failed, let cancelled):
+                logger.notice("mailing \(mailing) is finished: \(sent) sent, \(failed) failed, \(cancelled) cancelled")
             }
         }
     }

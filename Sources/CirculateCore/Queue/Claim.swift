@@ -73,4 +73,6 @@ public enum QueueEvent: Sendable, Equatable {
     case resumed(since: Date)
     /// Messages earlier in a run of the same policy refusal, given back to be tried again.
     case reopened(deliveries: [Int64])
+    /// A mailing's last message was recorded: nothing of it is left to send.
+    case finished(mailing: Int64, sent: Int, failed: Int, cancelled: Int)
 }

@@ -126,7 +126,11 @@ extension OutboundQueue {
                                               failures = excluded.failures
                 """, arguments: [Redaction.maskingAddresses(in: pause.reason), pause.since, pause.until, pause.failures])
         }
-        try finishEmptied(db, touched, now: results.last?.finishedAt ?? Date())
+        for mailing in try finishEmptied(db, touched, now: results.last?.finishedAt ?? Date()) {
+            let counts = try stateCounts(db, mailing: mailing)
+            events.append(.finished(mailing: mailing, sent: counts[.sent] ?? 0, failed: counts[.failed] ?? 0,
+                                    cancelled: counts[.cancelled] ?? 0))
+        }
         return events
     }
 

@@ -114,14 +114,30 @@ enum OutboundQueue {
     }
 
     /// Marks finished each of `ids` that is being sent (or held) and has nothing left to send: a mailing whose last
-    /// messages were cancelled or sent must not show as sending for ever.
-    static func finishEmptied(_ db: Database, _ ids: some Collection<Int64>, now: Date) throws {
-        guard !ids.isEmpty else { return }
+    /// messages were cancelled or sent must not show as sending for ever. Returns the mailings it finished.
+    @discardableResult
+    static func finishEmptied(_ db: Database, _ ids: some Collection<Int64>, now: Date) throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
         let finish = try db.cachedStatement(sql: """
             UPDATE mailing SET state = '\(Mailing.State.done.rawValue)', updated_at = ?
             WHERE id = ? AND state IN \([Mailing.State.sending, .held].sqlList)
               AND NOT EXISTS (SELECT 1 FROM delivery WHERE mailing_id = ? AND state IN \(Delivery.State.live.sqlList))
             """)
-        for id in Set(ids) { try finish.execute(arguments: [now, id, id]) }
+        var finished: [Int64] = []
+        for id in Set(ids) {
+            try finish.execute(arguments: [now, id, id])
+            if db.changesCount > 0 { finished.append(id) }
+        }
+        return finished.sorted()
+    }
+
+    /// How many of a mailing's messages are in each state.
+    static func stateCounts(_ db: Database, mailing: Int64) throws -> [Delivery.State: Int] {
+        var counts: [Delivery.State: Int] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT state, count(*) FROM delivery WHERE mailing_id = ? GROUP BY state"),
+                                    arguments: [mailing]) {
+            if let state = Delivery.State(rawValue: row[0]) { counts[state] = row[1] }
+        }
+        return counts
     }
 }
