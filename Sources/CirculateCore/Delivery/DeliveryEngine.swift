@@ -334,6 +334,7 @@ public final class DeliveryEngine: @unchecked Sendable {
                 logger.warning("\(deliveries.count) message(s) refused by the same policy in a row are given back: the relay refuses the list, not these people")
             case .finished(let mailing, let sent, let failed, let cancelled):
                 logger.notice("mailing \(mailing) is finished: \(sent) sent, \(failed) failed, \(cancelled) cancelled")
+                builder.forget(mailing: mailing)
             }
         }
     }

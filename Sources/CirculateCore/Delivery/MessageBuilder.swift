@@ -4,6 +4,13 @@
 public protocol MessageBuilder: Sendable {
     /// Builds one recipient's message.
     func build(_ claim: Claim) throws -> ComposedMessage
+    /// Told when a mailing has nothing left to send: whatever was kept to build its messages can go.
+    func forget(mailing: Int64)
+}
+
+extension MessageBuilder {
+    /// Nothing kept, nothing to forget.
+    public func forget(mailing: Int64) {}
 }
 
 /// A message ready for a transport.

@@ -39,8 +39,10 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         // suppression entry. Compared byte for byte (SQLite, HMAC), the two forms would otherwise differ.
         let typedLocal = String(text[..<at])
         let typedDomain = String(text[text.index(after: at)...])
-        let local = typedLocal.precomposedStringWithCanonicalMapping
-        let domainText = typedDomain.precomposedStringWithCanonicalMapping
+        // ASCII is its own NFC; the daemon parses every recipient, so that path skips the Unicode tables.
+        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        let local = isASCII ? typedLocal : typedLocal.precomposedStringWithCanonicalMapping
+        let domainText = isASCII ? typedDomain : typedDomain.precomposedStringWithCanonicalMapping
 
         try Self.checkLocalPart(local, input: raw)
         let (unicodeDomain, ascii) = try Self.checkDomain(domainText, input: raw)

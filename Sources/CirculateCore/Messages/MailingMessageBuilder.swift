@@ -13,8 +13,11 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
     private let lock = NSLock()
     private var prepared: [Int64: (mailing: PreparedMailing, at: Date)] = [:]
     /// A prepared mailing is re-read after this long, so that a session moved or a report answered since shows in
-    /// messages sent later (retries can come hours after the first attempt).
+    /// messages sent later (retries can come hours after the first attempt); older ones are dropped, so that a
+    /// finished mailing (a report's attachment included) is not kept for the life of the daemon.
     private let freshness: TimeInterval = 60
+    /// At most this many mailings are kept prepared at once (the queue rarely interleaves more).
+    private let capacity = 8
 
     /// A builder for messages of mailings stored in `database`.
     public init(database: AppDatabase, templates: MessageTemplates, configuration: Configuration, key: InstanceKey,
@@ -59,9 +62,27 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
         let ready = try PreparedMailing(try database.mailingContext(mailing, now: now), templates: templates,
                                         configuration: configuration, now: now)
         lock.lock()
+        prepared = prepared.filter { now.timeIntervalSince($0.value.at) < freshness && now >= $0.value.at }
+        while prepared.count >= capacity, let oldest = prepared.min(by: { $0.value.at < $1.value.at })?.key {
+            prepared[oldest] = nil
+        }
         prepared[id] = (ready, now)
         lock.unlock()
         return ready
+    }
+
+    /// Drops a finished mailing's prepared parts.
+    public func forget(mailing id: Int64) {
+        lock.lock()
+        prepared[id] = nil
+        lock.unlock()
+    }
+
+    /// How many mailings are kept prepared now (for tests).
+    var preparedCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return prepared.count
     }
 }
 

@@ -19,8 +19,9 @@ enum BounceCounter {
         return db.changesCount > 0
     }
 
-    /// A delivered message: the count starts again.
-    static func clear(_ db: Database, member: Int64) throws {
-        try db.cachedStatement(sql: "UPDATE member SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0").execute(arguments: [member])
+    /// Delivered messages to each of `members`: their counts start again, in one statement.
+    static func clear(_ db: Database, members: [Int64]) throws {
+        guard !members.isEmpty else { return }
+        try db.execute(sql: "UPDATE member SET hard_bounces = 0 WHERE hard_bounces > 0 AND id IN (\(members.map(String.init).joined(separator: ",")))")
     }
 }

@@ -18,12 +18,38 @@ extension OutboundQueue {
                    doubts = ?, updated_at = ?
             WHERE id = ?
             """)
+        // The common outcome in one statement: delivered, still being sent, and its person not erased meanwhile.
+        let delivered = try db.cachedStatement(sql: """
+            UPDATE delivery SET state = '\(Delivery.State.sent.rawValue)', reply_code = ?,
+                   reply = ?, failure = NULL, doubts = ?, updated_at = ?
+            WHERE id = ? AND state = '\(Delivery.State.sending.rawValue)' AND (cancel_requested IS NULL OR cancel_requested <> ?)
+            """)
+        // People whose message was delivered start their bounce count again; done in one statement per run of them
+        // (before any bounce of the same batch is counted, so that the order of outcomes is kept).
+        var clearBounces: [Int64] = []
+        func flushClears() throws {
+            guard !clearBounces.isEmpty else { return }
+            try BounceCounter.clear(db, members: clearBounces)
+            clearBounces.removeAll()
+        }
         for result in results {
             let claim = result.claim
             let now = result.finishedAt
             touched.insert(claim.mailingID)
             if policy.rateAccounting {
                 try RateAccounting.settle(db, delivery: claim.deliveryID, startedAt: result.outcome.reachedRelay ? (result.startedAt ?? now) : nil)
+            }
+            var disposition = Disposition.of(result.outcome)
+            if claim.kind == .test { disposition = testDisposition(disposition) }
+            let code = replyCode(result.outcome)
+            if case .sent(let reply) = disposition {
+                try delivered.execute(arguments: [code ?? 250, Redaction.maskingAddresses(in: String(reply.prefix(500))), claim.doubts,
+                                                  StoredTimestamp.databaseValue(now), claim.deliveryID, erased])
+                if db.changesCount == 1 {
+                    relayAnswered = true
+                    if let member = claim.memberID { clearBounces.append(member) }
+                    continue
+                }
             }
             guard let row = try Row.fetchOne(current, arguments: [claim.deliveryID]),
                   row["state"] == Delivery.State.sending.rawValue else { continue }
@@ -35,18 +61,16 @@ extension OutboundQueue {
             }
             func set(_ state: Delivery.State, next: Date? = nil, code: Int? = nil, reply: String, failure: Delivery.Failure? = nil,
                      doubts: Int = claim.doubts) throws {
-                try update.execute(arguments: [state.rawValue, next, code, Redaction.maskingAddresses(in: String(reply.prefix(500))),
-                                               failure?.rawValue, doubts, now, claim.deliveryID])
+                try update.execute(arguments: [state.rawValue, next.map(StoredTimestamp.databaseValue), code,
+                                               Redaction.maskingAddresses(in: String(reply.prefix(500))), failure?.rawValue, doubts,
+                                               StoredTimestamp.databaseValue(now), claim.deliveryID])
             }
-            var disposition = Disposition.of(result.outcome)
-            if claim.kind == .test { disposition = testDisposition(disposition) }
-            let code = replyCode(result.outcome)
 
             switch disposition {
             case .sent(let reply):
                 relayAnswered = true
                 try set(.sent, code: code ?? 250, reply: reply)
-                if let member = claim.memberID { try BounceCounter.clear(db, member: member) }
+                if let member = claim.memberID { clearBounces.append(member) }
             case .deferred(let reason):
                 relayAnswered = true
                 if let cancelRequested {
@@ -64,6 +88,7 @@ extension OutboundQueue {
                 if failure != .notSent { relayAnswered = true }
                 try set(.failed, code: code, reply: reason, failure: failure)
                 if failure == .bounce, claim.kind != .test, let member = claim.memberID {
+                    try flushClears()
                     let count = try BounceCounter.count(db, member: member)
                     events.append(.bounced(mailing: claim.mailingID, delivery: claim.deliveryID, member: member, count: count,
                                            reply: Redaction.maskingAddresses(in: reason)))
@@ -103,6 +128,7 @@ extension OutboundQueue {
                 try giveBack(db, [claim.deliveryID], retryAt: now.addingTimeInterval(60), now: now)
             }
         }
+        try flushClears()
         if !reopen.isEmpty {
             let mailings = try Int64.fetchAll(db, sql: "SELECT DISTINCT mailing_id FROM delivery WHERE id IN (\(reopen.map(String.init).joined(separator: ",")))")
             try db.execute(sql: """

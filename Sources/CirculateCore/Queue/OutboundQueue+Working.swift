@@ -60,11 +60,8 @@ extension OutboundQueue {
     /// the number of messages queued (a test checks the plan).
     static func claim(_ db: Database, limit: Int, now: Date, reserveRate: Bool) throws -> [Claim] {
         guard limit > 0 else { return [] }
-        let rows = try Row.fetchAll(db.cachedStatement(sql: claimSQL), arguments: [now, limit])
-        let markSending = try db.cachedStatement(sql: """
-            UPDATE delivery SET state = '\(Delivery.State.sending.rawValue)', attempts = attempts + 1, last_attempt_at = ?,
-                   updated_at = ? WHERE id = ?
-            """)
+        let stamp = StoredTimestamp.databaseValue(now)
+        let rows = try Row.fetchAll(db.cachedStatement(sql: claimSQL), arguments: [stamp, limit])
         let cancel = try db.cachedStatement(sql: """
             UPDATE delivery SET state = '\(Delivery.State.cancelled.rawValue)', reply = ?, updated_at = ? WHERE id = ?
             """)
@@ -73,11 +70,10 @@ extension OutboundQueue {
         for row in rows {
             let id: Int64 = row["id"]
             if let refusal: String = row["refusal"] {
-                try cancel.execute(arguments: [refusal, now, id])
+                try cancel.execute(arguments: [refusal, stamp, id])
                 emptied.insert(row["mailing_id"])
                 continue
             }
-            try markSending.execute(arguments: [now, now, id])
             if reserveRate { try RateAccounting.reserve(db, delivery: id, at: now) }
             let memberEmail: String? = row["email"]
             claims.append(Claim(deliveryID: id, mailingID: row["mailing_id"], memberID: row["member_id"],
@@ -85,6 +81,13 @@ extension OutboundQueue {
                                 recipient: memberEmail ?? row["recipient"], recipientName: row["name"] ?? "",
                                 messageID: row["message_id"], attempt: (row["attempts"] as Int) + 1, queuedAt: row["queued_at"],
                                 doubts: row["doubts"]))
+        }
+        // One statement for the whole claim: per-row updates showed in profiles as statement overhead.
+        if !claims.isEmpty {
+            try db.execute(sql: """
+                UPDATE delivery SET state = '\(Delivery.State.sending.rawValue)', attempts = attempts + 1, last_attempt_at = ?1,
+                       updated_at = ?1 WHERE id IN (\(claims.map { String($0.deliveryID) }.joined(separator: ",")))
+                """, arguments: [stamp])
         }
         try finishEmptied(db, emptied, now: now)
         return claims

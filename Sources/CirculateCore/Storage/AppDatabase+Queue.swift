@@ -49,6 +49,9 @@ extension AppDatabase {
     public func makeLastChecker() throws -> LastChecker {
         var config = Self.configuration()
         config.readonly = true
+        // A check reads a few pages (the message, its mailing and person, their indexes): a small page cache per
+        // worker is enough, and the default 2 MB each would grow the daemon by that much per connection.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
         return LastChecker(queue: try DatabaseQueue(path: path, configuration: config))
     }
 

@@ -172,3 +172,35 @@ final class SlowSender: MailSender {
     }
     func close() {}
 }
+
+extension DeliveryEngineTests {
+    @Test("prepared mailings are bounded: at most eight kept, a finished one let go at once")
+    func preparedMailingsAreBounded() throws {
+        let scratch = try Scratch()
+        let db = try scratch.database()
+        for i in 0..<2 {
+            _ = try db.addMember(person("m\(i)@example.org"), grant: grant(), key: testKey, rejoin: false, now: testNow)
+        }
+        for n in 0..<10 {
+            let request = try Announcement(audience: Audience(stream: .monthlyUpdate), subject: "News \(n)", bodyMarkdown: "Text \(n)",
+                                           requestedStart: nil, now: Date(), createdBy: "sam")
+            _ = try db.enqueue(request, domain: "example.org", now: Date())
+        }
+        let config = Self.configuration()
+        let builder = MailingMessageBuilder(database: db, templates: try MessageTemplates.load(directory: nil), configuration: config, key: testKey)
+        // Ten mailings built at once: never more than eight kept.
+        _ = try db.startDueMailings(now: Date(), lateLimit: 86_400)
+        let claims = try db.claimDue(limit: 20, now: Date())
+        #expect(Set(claims.map(\.mailingID)).count == 10)
+        for claim in claims { _ = try builder.build(claim) }
+        #expect(builder.preparedCount <= 8)
+        try db.giveBack(claims, now: Date())
+
+        // Sent to the end: each mailing is let go as it finishes.
+        let engine = DeliveryEngine(database: db, transport: MaildirTransport(folder: scratch.path("outbox")), builder: builder,
+                                    settings: DeliveryEngine.Settings(config.delivery), logger: Logger(label: "test"))
+        try Self.runEngine(engine) { (try db.queueSummary().byState[.sent] ?? 0) == 20 }
+        #expect(try db.queueSummary().byState == [.sent: 20])
+        #expect(builder.preparedCount == 0, "finished mailings keep nothing prepared")
+    }
+}

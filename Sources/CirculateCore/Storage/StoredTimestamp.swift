@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+
+/// Dates in the form GRDB stores them ("yyyy-MM-dd HH:mm:ss.SSS", UTC), made by arithmetic. GRDB formats each bound
+/// date through a shared ICU date formatter, which showed in delivery profiles: the queue binds several dates for
+/// every message it claims and records.
+enum StoredTimestamp {
+    /// The stored form of `date`; dates outside the years 1970-9999 go through GRDB's own formatter.
+    static func databaseValue(_ date: Date) -> DatabaseValue {
+        string(date).map(\.databaseValue) ?? date.databaseValue
+    }
+
+    /// The stored form of `date`, or nil outside the years 1970-9999.
+    static func string(_ date: Date) -> String? {
+        let interval = date.timeIntervalSince1970
+        guard interval.isFinite, interval >= 0, interval < 253_402_300_799 else { return nil }
+        // Whole milliseconds, rounded as the date formatter does.
+        let millis = Int((interval * 1000).rounded())
+        let total = millis / 1000
+        let fraction = millis % 1000
+        let days = total / 86_400
+        let secondOfDay = total % 86_400
+        // Days to civil date in the proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
+        let z = days + 719_468
+        let era = z / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(23)
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(truncatingIfNeeded: 0x30 + (value / divisor) % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); bytes.append(0x2D); digits(month, 2); bytes.append(0x2D); digits(day, 2)
+        bytes.append(0x20)
+        digits(secondOfDay / 3600, 2); bytes.append(0x3A); digits(secondOfDay / 60 % 60, 2); bytes.append(0x3A)
+        digits(secondOfDay % 60, 2); bytes.append(0x2E); digits(fraction, 3)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
