@@ -70,8 +70,10 @@ struct DaemonSetup {
         let engine = DeliveryEngine(database: database, transport: transport, builder: builder,
                                     settings: DeliveryEngine.Settings(config.delivery), logger: logger, clock: context.clock,
                                     problemObserver: { [state] problem in state.report(problem) })
+        let alarm = Alarm()
         scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, context: try context.workflowContext(templates),
-                                                                  logger: logger, clock: context.clock), logger: logger)
+                                                                  logger: logger, clock: context.clock),
+                                     alarm: alarm, longestWait: 60, queued: { engine.wake() }, logger: logger)
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
     }
@@ -115,17 +117,22 @@ struct DeliveryService: Service, CustomStringConvertible {
 
     func run() async throws {
         try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread { [engine] in
-                    do {
-                        try engine.run()
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [engine] in
+                        do {
+                            try engine.run()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
                     }
+                    thread.name = "circulate-delivery"
+                    thread.start()
                 }
-                thread.name = "circulate-delivery"
-                thread.start()
+            } onCancel: { [engine] in
+                // The scheduler stopped the daemon (a broken invariant): the group cancels rather than shuts down.
+                engine.stop()
             }
         } onGracefulShutdown: { [engine, notifier] in
             _ = notifier.stopping()
@@ -136,27 +143,59 @@ struct DeliveryService: Service, CustomStringConvertible {
 }
 
 /// The workflow scheduler as a service: it looks for due work whenever something may be due, and at least once a
-/// minute, until shutdown.
+/// minute, until shutdown. Its steps are blocking SQLite transactions, so they run on a thread of
+/// their own rather than on Swift's cooperative pool, where they would hold up every other task for their duration.
 struct SchedulerService: Service, CustomStringConvertible {
     let scheduler: WorkflowScheduler
+    /// Stopped at shutdown.
+    let alarm: Alarm
+    /// The longest wait between two looks (60 s).
+    let longestWait: TimeInterval
+    /// Called when a step queued mail: the delivery engine need not wait for its own poll.
+    let queued: @Sendable () -> Void
     let logger: Logger
 
     var description: String { "SchedulerService" }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try scheduler.tick()
-                } catch let error as StorageError where !error.isTransient {
-                    throw error  // a broken invariant: the daemon stops (systemd restarts it)
-                } catch let failure as any Failure {
-                    // A failed step changed nothing (each step is one transaction); it is tried again shortly.
-                    logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [self] in
+                        // Named from inside: Foundation on Linux gives the kernel a name set before start() only if
+                        // it is the current thread's. At most 15 bytes, or Linux refuses it; `top -H` shows it.
+                        Thread.current.name = "circulate-sched"
+                        do {
+                            try loop()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                    thread.start()
                 }
-                let wait = min(60, max(0.2, scheduler.nextWake().timeIntervalSince(scheduler.clock())))
-                do { try await Task.sleep(for: .seconds(wait)) } catch { return }
+            } onCancel: { [alarm] in
+                alarm.stop()  // delivery stopped the daemon (a broken invariant)
             }
+        } onGracefulShutdown: { [alarm] in
+            alarm.stop()  // a step under way finishes (each is one short transaction); no new one starts
+        }
+    }
+
+    /// Ticks until the alarm is stopped; throws only for a broken invariant.
+    private func loop() throws {
+        while !alarm.isStopped {
+            do {
+                let report = try scheduler.tick()
+                let steps = [report.updates, report.notices, report.sessionFollowUps, report.reminders, report.reportFollowUps]
+                if steps.joined().contains(where: { $0.added > 0 }) { queued() }
+            } catch let error as StorageError where !error.isTransient {
+                throw error  // a broken invariant: the daemon stops (systemd restarts it)
+            } catch let failure as any Failure {
+                // A failed step changed nothing (each step is one transaction); it is tried again shortly.
+                logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
+            }
+            alarm.wait(seconds: max(0.2, scheduler.nextWake(atMost: longestWait).timeIntervalSince(scheduler.clock())))
         }
     }
 }
