@@ -190,8 +190,8 @@ struct SchedulerService: Service, CustomStringConvertible {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread { [self] in
-                        // Named from inside: Foundation on Linux gives the kernel a name set before start() only if
-                        // it is the current thread's. At most 15 bytes, or Linux refuses it; `top -H` shows it.
+                        // Set from inside the thread, where Foundation hands the name to the kernel (`top -H`,
+                        // /proc); at most 15 bytes, or Linux refuses it.
                         Thread.current.name = "circulate-sched"
                         do {
                             try loop()

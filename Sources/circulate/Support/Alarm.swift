@@ -3,7 +3,8 @@ import Foundation
 /// A thread's wait between two rounds of work that a wake-up or a stop cuts short: the scheduler sleeps up to a minute
 /// between ticks, but a command that changed something, or SIGTERM, must not wait for the minute to end.
 final class Alarm: @unchecked Sendable {
-    // Why @unchecked Sendable is sound: `rung` and `stopped` are only touched while `condition` is locked.
+    // Why @unchecked Sendable is sound: `rung` and `stopped` are only touched while `condition` is locked. (An
+    // NSCondition rather than a Mutex: the wait needs a timeout.)
     private let condition = NSCondition()
     private var rung = false
     private var stopped = false
