@@ -13,8 +13,8 @@ import Logging
 /// back off and try again, saying so; only a broken invariant (a bug) ends `run()` with an error, after the workers
 /// have stopped.
 public final class DeliveryEngine: @unchecked Sendable {
-    // Why @unchecked Sendable is sound: the mutable fields (`stopping`, `workersLeft`) are only touched under `state`;
-    // everything else is immutable or itself thread-safe (BlockingQueue, AppDatabase).
+    // Why @unchecked Sendable is sound: the mutable fields (`stopping`, `workersLeft`, `wakeRequested`) are only
+    // touched under `state`; everything else is immutable or itself thread-safe (BlockingQueue, AppDatabase).
 
     /// Tunables, with defaults.
     public struct Settings: Sendable {
@@ -63,6 +63,8 @@ public final class DeliveryEngine: @unchecked Sendable {
     private let state = NSCondition()
     private var stopping = false
     private var workersLeft = 0
+    /// A command queued or changed work since the engine last idled (see `wake()`).
+    private var wakeRequested = false
 
     /// Creates an engine; nothing runs until `run()`.
     public init(database: AppDatabase, transport: any MailTransport, builder: any MessageBuilder, settings: Settings,
@@ -82,6 +84,15 @@ public final class DeliveryEngine: @unchecked Sendable {
     public func stop() {
         state.lock()
         stopping = true
+        state.broadcast()
+        state.unlock()
+    }
+
+    /// Ends the engine's idle wait at once, so that it looks at the queue now rather than at its next poll (a
+    /// command queued or changed work). A wake-up that comes while the engine is busy ends its next idle wait.
+    public func wake() {
+        state.lock()
+        wakeRequested = true
         state.broadcast()
         state.unlock()
     }
@@ -207,7 +218,7 @@ public final class DeliveryEngine: @unchecked Sendable {
             if database.finishPendingLogCleanup(wait: false) == true {
                 logger.notice("the write-ahead log left by an earlier erasure is now cleared (\(database.writeAheadLogPath))")
             }
-            idle(until: min(loop.checkAt, clock().addingTimeInterval(settings.pollInterval)))
+            if idle(until: min(loop.checkAt, clock().addingTimeInterval(settings.pollInterval))) { loop.checkAt = clock() }
             // New work queued by the CLI shows in the queue's next due time (a cheap indexed read).
             if let next = try database.nextWakeUp(), next <= clock() { loop.checkAt = clock() }
         }
@@ -339,12 +350,19 @@ public final class DeliveryEngine: @unchecked Sendable {
         }
     }
 
-    /// Sleeps until `deadline` on the engine's clock, or until `stop()`. The condition variable waits on the system
-    /// clock, so the wait is turned into a duration first (the engine's clock may be shifted, for rehearsals and tests).
-    private func idle(until deadline: Date) {
+    /// Sleeps until `deadline` on the engine's clock, or until `stop()` or `wake()`; returns whether it was woken.
+    /// The condition variable waits on the system clock, so the wait is turned into a duration first (the engine's
+    /// clock may be shifted, for rehearsals and tests).
+    @discardableResult
+    private func idle(until deadline: Date) -> Bool {
         state.lock()
-        if !stopping { _ = state.wait(until: Date().addingTimeInterval(max(0, deadline.timeIntervalSince(clock())))) }
+        if !stopping && !wakeRequested {
+            _ = state.wait(until: Date().addingTimeInterval(max(0, deadline.timeIntervalSince(clock()))))
+        }
+        let woken = wakeRequested
+        wakeRequested = false
         state.unlock()
+        return woken
     }
 
     // MARK: - Workers

@@ -151,7 +151,8 @@ public final class InstanceLock: @unchecked Sendable {
     }
 
     /// `path` with every symlink resolved; for a file that does not exist yet, its folder's real path and its name.
-    private static func realPath(_ path: String) -> String {
+    /// (Also names the daemon's wake-up socket, which sits beside the lock file.)
+    static func realPath(_ path: String) -> String {
         if let resolved = resolved(path) { return resolved }
         let url = URL(fileURLWithPath: path)
         let name = url.lastPathComponent

@@ -53,11 +53,11 @@ public final class WorkflowScheduler: Sendable {
         return report
     }
 
-    /// When to look again: the earliest thing known to be due, but at least once a minute (the CLI adds work, and
-    /// reminders depend on the calendar rather than on a stored row).
-    public func nextWake() -> Date {
+    /// When to look again: the earliest thing known to be due, but at least once every `atMost` seconds (a command
+    /// may add work without waking the daemon, and reminders depend on the calendar rather than on a stored row).
+    public func nextWake(atMost: TimeInterval = 60) -> Date {
         let now = clock()
-        var candidates = [now.addingTimeInterval(60)]
+        var candidates = [now.addingTimeInterval(atMost)]
         let due = try? database.fetch { db in
             [try SessionFollowUps.nextDue(db), try MonthlyUpdates.nextDue(db), try ReportFollowUps.nextDue(db),
              try SessionReminders(context: context).nextDue(db, now: now)]

@@ -34,7 +34,10 @@ extension Circulate {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             setup.notifier.ready(status: "delivering through \(setup.transportDescription)")
-            defer { setup.state.finish() }
+            defer {
+                setup.wakeUps?.stop()
+                setup.state.finish()
+            }
             do {
                 try await group.run()
             } catch {
@@ -55,25 +58,52 @@ struct DaemonSetup {
     let transportDescription: String
     let lock: InstanceLock
     let state: DaemonStateFile
+    /// Commands' wake-ups (nil: the daemon relies on its poll alone).
+    let wakeUps: WakeSignal.Listener?
 
     init(_ global: GlobalOptions, logger: Logger) throws {
         let context = try CommandContext(global)
         let config = context.configuration
+        let poll = try Self.pollInterval(context.environment)
         lock = try InstanceLock.acquire(path: DaemonStatus.lockPath(config))
-        let database = try context.database()
+        let database = try context.database(wakingDaemon: false)
         let transport = try context.transport()
         transportDescription = transport.description
         // Parsed here so that a broken template stops the daemon at start-up, naming the file and line.
         let templates = try context.templates()
         let builder = try context.messageBuilder(database, templates: templates)
         state = DaemonStateFile(path: DaemonState.path(forDatabase: config.storage.database), logger: logger)
+        var settings = DeliveryEngine.Settings(config.delivery)
+        settings.pollInterval = poll ?? settings.pollInterval
         let engine = DeliveryEngine(database: database, transport: transport, builder: builder,
-                                    settings: DeliveryEngine.Settings(config.delivery), logger: logger, clock: context.clock,
+                                    settings: settings, logger: logger, clock: context.clock,
                                     problemObserver: { [state] problem in state.report(problem) })
+        let alarm = Alarm()
         scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, context: try context.workflowContext(templates),
-                                                                  logger: logger, clock: context.clock), logger: logger)
+                                                                  logger: logger, clock: context.clock),
+                                     alarm: alarm, longestWait: poll ?? 60, queued: { engine.wake() }, logger: logger)
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
+        // Taken only now that the lock is held: a socket file already there was left by a daemon that died.
+        let socket = WakeSignal.path(forDatabase: config.storage.database)
+        wakeUps = WakeSignal.listen(path: socket, logger: logger) {
+            engine.wake()
+            alarm.ring()
+        }
+        if wakeUps != nil {
+            logger.info("commands wake the daemon through \(socket); without a wake-up it looks for new work every \(String(format: "%g", settings.pollInterval)) s")
+        }
+    }
+
+    /// `CIRCULATE_POLL_INTERVAL` (seconds), for tests only: how long an idle daemon goes without looking for work
+    /// nobody woke it for, in place of delivery's 1 s and the workflows' 60 s. A test makes it long to show that
+    /// commands wake the daemon.
+    static func pollInterval(_ environment: [String: String]) throws(ConfigurationError) -> TimeInterval? {
+        guard let text = environment["CIRCULATE_POLL_INTERVAL"], !text.isEmpty else { return nil }
+        guard let seconds = TimeInterval(text), seconds >= 0.01, seconds <= 86_400 else {
+            throw ConfigurationError(file: nil, "CIRCULATE_POLL_INTERVAL = \"\(TextField.printable(text))\" is not a number of seconds from 0.01 to 86400 (it is meant for tests; leave it unset)")
+        }
+        return seconds
     }
 }
 
@@ -115,17 +145,22 @@ struct DeliveryService: Service, CustomStringConvertible {
 
     func run() async throws {
         try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let thread = Thread { [engine] in
-                    do {
-                        try engine.run()
-                        continuation.resume()
-                    } catch {
-                        continuation.resume(throwing: error)
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [engine] in
+                        do {
+                            try engine.run()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
                     }
+                    thread.name = "circulate-delivery"
+                    thread.start()
                 }
-                thread.name = "circulate-delivery"
-                thread.start()
+            } onCancel: { [engine] in
+                // The scheduler stopped the daemon (a broken invariant): the group cancels rather than shuts down.
+                engine.stop()
             }
         } onGracefulShutdown: { [engine, notifier] in
             _ = notifier.stopping()
@@ -135,28 +170,60 @@ struct DeliveryService: Service, CustomStringConvertible {
     }
 }
 
-/// The workflow scheduler as a service: it looks for due work whenever something may be due, and at least once a
-/// minute, until shutdown.
+/// The workflow scheduler as a service: it looks for due work whenever something may be due, when a command wakes it,
+/// and at least once a minute, until shutdown. Its steps are blocking SQLite transactions, so they run on a thread of
+/// their own rather than on Swift's cooperative pool, where they would hold up every other task for their duration.
 struct SchedulerService: Service, CustomStringConvertible {
     let scheduler: WorkflowScheduler
+    /// Rung by commands' wake-ups; stopped at shutdown.
+    let alarm: Alarm
+    /// The longest wait between two looks (60 s, unless a test sets `CIRCULATE_POLL_INTERVAL`).
+    let longestWait: TimeInterval
+    /// Called when a step queued mail: the delivery engine need not wait for its own poll.
+    let queued: @Sendable () -> Void
     let logger: Logger
 
     var description: String { "SchedulerService" }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try scheduler.tick()
-                } catch let error as StorageError where !error.isTransient {
-                    throw error  // a broken invariant: the daemon stops (systemd restarts it)
-                } catch let failure as any Failure {
-                    // A failed step changed nothing (each step is one transaction); it is tried again shortly.
-                    logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [self] in
+                        // Set from inside the thread, where Foundation hands the name to the kernel (`top -H`,
+                        // /proc); at most 15 bytes, or Linux refuses it.
+                        Thread.current.name = "circulate-sched"
+                        do {
+                            try loop()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                    thread.start()
                 }
-                let wait = min(60, max(0.2, scheduler.nextWake().timeIntervalSince(scheduler.clock())))
-                do { try await Task.sleep(for: .seconds(wait)) } catch { return }
+            } onCancel: { [alarm] in
+                alarm.stop()  // delivery stopped the daemon (a broken invariant)
             }
+        } onGracefulShutdown: { [alarm] in
+            alarm.stop()  // a step under way finishes (each is one short transaction); no new one starts
+        }
+    }
+
+    /// Ticks until the alarm is stopped; throws only for a broken invariant.
+    private func loop() throws {
+        while !alarm.isStopped {
+            do {
+                let report = try scheduler.tick()
+                let steps = [report.updates, report.notices, report.sessionFollowUps, report.reminders, report.reportFollowUps]
+                if steps.joined().contains(where: { $0.added > 0 }) { queued() }
+            } catch let error as StorageError where !error.isTransient {
+                throw error  // a broken invariant: the daemon stops (systemd restarts it)
+            } catch let failure as any Failure {
+                // A failed step changed nothing (each step is one transaction); it is tried again shortly.
+                logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
+            }
+            alarm.wait(seconds: max(0.2, scheduler.nextWake(atMost: longestWait).timeIntervalSince(scheduler.clock())))
         }
     }
 }

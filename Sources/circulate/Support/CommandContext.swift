@@ -25,8 +25,16 @@ struct CommandContext {
 
     /// The database, which must already exist (`circulate init` creates it). When an instance key is at hand, it must
     /// be the one the database was set up with (a database from an earlier release records it now, and says so).
-    func database() throws -> AppDatabase {
+    ///
+    /// Each commit that changes something wakes a running daemon, so that it acts on work a command queued or changed
+    /// (a mailing, a retry, a cancellation) at once rather than at its next poll; reads wake nothing. `serve` itself
+    /// passes `wakingDaemon: false`.
+    func database(wakingDaemon: Bool = true) throws -> AppDatabase {
         let database = try AppDatabase.open(path: configuration.storage.database, create: false)
+        if wakingDaemon {
+            let socket = WakeSignal.path(forDatabase: configuration.storage.database)
+            database.afterCommittingChanges { WakeSignal.send(path: socket) }
+        }
         if let key = try InstanceSetup.loadKey(configuration, environment: environment),
            try database.checkKey(key, source: InstanceSetup.keySource(configuration, environment: environment)) == .adopted {
             Terminal.note("the instance key's fingerprint is now recorded in the database; from now on another key is refused")
