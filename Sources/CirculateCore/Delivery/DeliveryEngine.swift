@@ -385,7 +385,7 @@ public final class DeliveryEngine: @unchecked Sendable {
                 state.broadcast()
                 state.unlock()
             }
-            thread.name = "circulate-sender-\(index + 1)"
+            thread.name = "circ-sender-\(index + 1)"  // Linux keeps 15 characters of a thread name
             thread.start()
         }
     }

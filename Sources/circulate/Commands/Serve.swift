@@ -155,7 +155,7 @@ struct DeliveryService: Service, CustomStringConvertible {
                             continuation.resume(throwing: error)
                         }
                     }
-                    thread.name = "circulate-delivery"
+                    thread.name = "circ-delivery"  // Linux keeps 15 characters of a thread name
                     thread.start()
                 }
             } onCancel: { [engine] in
