@@ -25,22 +25,31 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     public init(_ raw: String) throws(AddressError) {
         let text = TextField.trimmingSpaces(raw)
         guard !text.isEmpty else { throw AddressError(input: raw, reason: .empty) }
-        if let bad = text.unicodeScalars.first(where: TextField.isForbidden) {
-            throw AddressError(input: raw, reason: .controlCharacter(bad))
+        // ASCII is checked byte by byte (the daemon parses every recipient; Unicode property lookups showed in
+        // profiles); anything else goes through the Unicode rules.
+        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        if isASCII {
+            if let bad = text.utf8.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw AddressError(input: raw, reason: .controlCharacter(Unicode.Scalar(bad)))
+            }
+            if text.utf8.contains(0x20) { throw AddressError(input: raw, reason: .containsSpace) }
+        } else {
+            if let bad = text.unicodeScalars.first(where: TextField.isForbidden) {
+                throw AddressError(input: raw, reason: .controlCharacter(bad))
+            }
+            if text.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+                throw AddressError(input: raw, reason: .containsSpace)
+            }
         }
-        if text.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
-            throw AddressError(input: raw, reason: .containsSpace)
-        }
-        let ats = text.filter { $0 == "@" }.count
+        let ats = text.utf8.reduce(0) { $0 + ($1 == 0x40 ? 1 : 0) }
         guard ats > 0 else { throw AddressError(input: raw, reason: .missingAt) }
         guard ats == 1 else { throw AddressError(input: raw, reason: .severalAts) }
-        guard let at = text.firstIndex(of: "@") else { throw AddressError(input: raw, reason: .missingAt) }
+        guard let at = text.utf8.firstIndex(of: 0x40) else { throw AddressError(input: raw, reason: .missingAt) }
         // Unicode NFC: "zoë" typed as o + U+0308 (NFD, as some systems write it) and as U+00EB is one person, one
         // suppression entry. Compared byte for byte (SQLite, HMAC), the two forms would otherwise differ.
         let typedLocal = String(text[..<at])
-        let typedDomain = String(text[text.index(after: at)...])
-        // ASCII is its own NFC; the daemon parses every recipient, so that path skips the Unicode tables.
-        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        let typedDomain = String(text[text.utf8.index(after: at)...])
+        // ASCII is its own NFC.
         let local = isASCII ? typedLocal : typedLocal.precomposedStringWithCanonicalMapping
         let domainText = isASCII ? typedDomain : typedDomain.precomposedStringWithCanonicalMapping
 

@@ -8,6 +8,8 @@ public struct InstanceKey: Sendable {
     // Raw bytes rather than SymmetricKey, which is not Sendable; a SymmetricKey is cheap to rebuild per use.
     private let suppressionKey: [UInt8]
     private let unsubscribeKey: [UInt8]
+    /// The unsubscribe MAC with its key already set up: the daemon makes a token for every message it sends.
+    private let unsubscribeMAC: PreparedMAC
     /// An HMAC of a fixed label under the key: it identifies the key (stored in the database, compared at every start)
     /// and reveals nothing of it.
     public let fingerprint: String
@@ -22,6 +24,7 @@ public struct InstanceKey: Sendable {
         }
         suppressionKey = Self.subKey(bytes, purpose: "circulate suppression v1")
         unsubscribeKey = Self.subKey(bytes, purpose: "circulate unsubscribe v1")
+        unsubscribeMAC = PreparedMAC(HMAC<SHA256>(key: SymmetricKey(data: unsubscribeKey)))
         fingerprint = Self.hex(Self.subKey(bytes, purpose: "circulate key fingerprint v1"))
     }
 
@@ -62,7 +65,9 @@ public struct InstanceKey: Sendable {
     /// A member's unsubscribe token, "<member id>-<MAC>": it names the member without their address, and only
     /// this instance can make or check one.
     public func unsubscribeToken(memberID: Int64) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("member:\(memberID)".utf8), using: SymmetricKey(data: unsubscribeKey))
+        var hmac = unsubscribeMAC.mac
+        hmac.update(data: Array("member:\(memberID)".utf8))
+        let mac = hmac.finalize()
         return "\(memberID)-" + String(Self.hex(mac).prefix(24))
     }
 
@@ -110,5 +115,15 @@ public struct InstanceKey: Sendable {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+/// An HMAC whose key is already set up, shared by every thread that makes a token. Why @unchecked Sendable is sound:
+/// swift-crypto's hash states are copy-on-write, each use works on its own copy, and the prepared one is never updated.
+struct PreparedMAC: @unchecked Sendable {
+    let mac: HMAC<SHA256>
+
+    init(_ mac: HMAC<SHA256>) {
+        self.mac = mac
     }
 }
