@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.MemberCommand {
     /// `circulate member list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List the people on the list, optionally filtered.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the people on the list, optionally filtered.")
 
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this status: active, unsubscribed, bounced.") var status: String?
