@@ -44,11 +44,36 @@ enum Terminal {
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
         }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
+        var text = ""
+        func append(_ cells: [String]) {
+            for (i, cell) in cells.enumerated() {
+                if i == cells.count - 1 {
+                    text += cell
+                } else {
+                    pad(cell, to: widths[i], into: &text)
+                    text += "  "
+                }
+            }
         }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+        append(header)
+        for row in rows {
+            text += "\n"
+            append(row)
+        }
+        return text
+    }
+
+    /// Appends `cell` padded with spaces to `width`, exactly as Foundation's `padding(toLength:withPad:startingAt:)`
+    /// did, which counts UTF-16 units (widths are counted in characters). Foundation's version bridged every cell
+    /// through NSString and was most of `member list`'s time; it is still used for the rare cell longer in UTF-16
+    /// units than its column (an emoji, a decomposed accent), which it truncates.
+    static func pad(_ cell: String, to width: Int, into text: inout String) {
+        let length = cell.utf16.count
+        if length > width {
+            text += cell.padding(toLength: width, withPad: " ", startingAt: 0)
+            return
+        }
+        text += cell
+        for _ in length..<width { text += " " }
     }
 }
