@@ -190,7 +190,8 @@ extension AppDatabase {
     /// See `QueueOutlook`.
     public func outlook(windows: [RateWindow], now: Date) throws -> QueueOutlook {
         try read { db in
-            let summary = try OutboundQueue.summary(db, mailing: nil)
+            let byMailing = try OutboundQueue.stateCountsByMailing(db)
+            let summary = try OutboundQueue.summary(db, byState: OutboundQueue.totals(byMailing), mailing: nil)
             let pause = try RelayPause.fetchOne(db).flatMap { $0.until > now ? $0 : nil }
             var rateLimitedUntil: Date?
             if !windows.isEmpty {
@@ -204,7 +205,8 @@ extension AppDatabase {
                 if let pause, let current = next, pause.until > current.at { next = (pause.until, .pause) }
                 if let until = rateLimitedUntil, let current = next, until > current.at { next = (until, .rateLimit) }
             }
-            return QueueOutlook(summary: summary, pause: pause, rateLimitedUntil: rateLimitedUntil, held: held, nextAttempt: next)
+            return QueueOutlook(summary: summary, countsByMailing: byMailing, pause: pause, rateLimitedUntil: rateLimitedUntil, held: held,
+                                nextAttempt: next)
         }
     }
 }
