@@ -52,8 +52,8 @@ extension Member: FetchableRecord, MutablePersistableRecord {
 
     /// Reads a row of `listedColumns` by position, for listings of the whole list: by name, each value cost a
     /// case-insensitive column lookup and a generic decode, most of `member list`'s fetch. Dates still go through
-    /// GRDB, so that they are exactly the dates `init(row:)` reads (and writes back).
-    init(listedRow row: Row) throws {
+    /// GRDB (once per distinct text, see `StoredDates`), so that they are exactly the dates `init(row:)` reads.
+    init(listedRow row: Row, dates: inout StoredDates) throws {
         id = row[0]
         email = row[1]
         emailKey = row[2]
@@ -75,9 +75,9 @@ extension Member: FetchableRecord, MutablePersistableRecord {
         monthlyUpdate = row[7]
         sessionInvitations = row[8]
         reports = row[9]
-        createdAt = row[10]
-        updatedAt = row[11]
-        statusChangedAt = row[12]
+        createdAt = dates.date(row, atIndex: 10)
+        updatedAt = dates.date(row, atIndex: 11)
+        statusChangedAt = dates.date(row, atIndex: 12)
     }
 
     /// Writes a row.
