@@ -70,7 +70,8 @@ enum Terminal {
     /// How many characters a printable cell holds: in ASCII, one per byte (`printable` has turned CR, LF and every
     /// other control into visible text), so only other text needs counting character by character.
     static func characters(_ cell: String) -> Int {
-        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
+        let ascii = cell.utf8.withContiguousStorageIfAvailable { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        return ascii == true ? cell.utf8.count : cell.count
     }
 
     /// Appends `cell` padded with spaces to `width`, exactly as Foundation's `padding(toLength:withPad:startingAt:)`
