@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Wall-clock timings of circulate's read commands on an instance made by bench/cli_fixture.sh.
 
-Usage: cli_timings.py CIRCULATE_BINARY FOLDER [--runs 7] [--limit-ms 100] [--json]
+Usage: cli_timings.py CIRCULATE_BINARY FOLDER [--runs 7] [--limit-ms 100] [--with-daemon] [--json]
 
 Runs each command once to warm the page cache, then --runs times, with its output read through a pipe as a script
 would; prints the median, the fastest and the slowest (and the median CPU time, user + system), and PASS or FAIL against the limit (the throughput goal: each
 at most 100 ms on 10,000 members and 100,000 messages). Exits 1 if any command fails the limit or exits non-zero.
 The figures depend on the machine and on what else runs on it: compare runs made one after the other.
+
+With --with-daemon, `circulate serve` runs in FOLDER meanwhile, as on a real instance (the fixture leaves nothing due,
+so it only waits). Without a daemon, each command is the database's only user: opening it then writes (GRDB makes sure
+the write-ahead log exists) and closing it checkpoints and deletes the log, which costs every command some time.
 """
 import argparse
 import json
@@ -44,9 +48,34 @@ def main():
     parser.add_argument("folder")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--limit-ms", type=float, default=100.0)
+    parser.add_argument("--with-daemon", action="store_true", help="run `circulate serve` in FOLDER meanwhile")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
 
+    daemon = None
+    if options.with_daemon:
+        # Alone first: a binary newer than the folder's database migrates it here, not in a race with the daemon.
+        timed(options.binary, options.folder, ["queue", "status"])
+        daemon = subprocess.Popen([options.binary, "serve"], cwd=options.folder, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        # Ready once `queue status` says it runs (it holds the instance lock by then).
+        for _ in range(300):
+            status = subprocess.run([options.binary, "queue", "status"], cwd=options.folder, capture_output=True, text=True)
+            if "daemon running" in status.stdout:
+                break
+            time.sleep(0.1)
+        else:
+            daemon.terminate()
+            raise SystemExit("circulate serve did not start; run it by hand in the folder to see why")
+    try:
+        return measure(options)
+    finally:
+        if daemon:
+            daemon.send_signal(15)
+            daemon.wait(timeout=30)
+
+
+def measure(options):
     results = []
     for name, args in COMMANDS:
         timed(options.binary, options.folder, args)
