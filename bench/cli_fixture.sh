@@ -4,8 +4,9 @@
 # rows) written to the Maildir outbox by `circulate serve`, a past session with attendance and apologies (whose
 # thank-you the daemon queues), an upcoming session with invitations, and a report with some responses.
 #
-# The states end up mixed as in real use: nine announcements sent, the tenth scheduled a week ahead (10,000 queued),
-# thank-yous, invitations and report covers sent.
+# The states end up mixed as in real use: nine announcements sent, the tenth scheduled a week ahead (~10,000 queued),
+# thank-yous, invitations and report covers sent, and 49 people who left before the daemon ran (their messages
+# cancelled): 101,050 delivery rows in all.
 #
 # Usage: bench/cli_fixture.sh CIRCULATE_BINARY FOLDER [MEMBERS]
 # FOLDER must not exist yet. Takes a few minutes on 2 cores (the daemon writes ~100,000 messages).
