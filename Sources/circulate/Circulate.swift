@@ -25,6 +25,10 @@ enum Entry {
 }
 
 /// The `circulate` command: the coordinator's and operator's control panel.
+///
+/// Every command names itself (`commandName:`). Without a name ArgumentParser derives one from the type with
+/// `String(describing:)`, whose dynamic casts search all of the binary's protocol conformances, for each of the fifty
+/// commands, at every start: a fifth of a read command's time.
 struct Circulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "circulate",

@@ -19,7 +19,7 @@ public enum MailStream: String, CaseIterable, Codable, Sendable {
 }
 
 /// Which streams a person receives.
-public struct StreamPreferences: Codable, Sendable, Equatable {
+public struct StreamPreferences: Codable, Sendable, Hashable {
     /// Receives the monthly update.
     public var monthlyUpdate: Bool
     /// Receives invitations to sessions.

@@ -39,6 +39,10 @@ public enum TextField {
     /// prints text it did not write itself goes through here. `keepingLineBreaks` keeps LF, CRLF and TAB, for a
     /// coordinator's own multi-line text (notes, an update); a lone CR is still shown, as it moves the cursor back.
     public static func printable(_ text: String, keepingLineBreaks: Bool = false) -> String {
+        // Nearly all text is printable ASCII, which has nothing to escape: listings call this for every cell, so the
+        // bytes are checked in place (iterating the UTF-8 view byte by byte cost as much as the escaping).
+        let printableASCII = text.utf8.withContiguousStorageIfAvailable { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+        if printableASCII == true { return text }
         var out = String.UnicodeScalarView()
         let scalars = Array(text.unicodeScalars)
         for (index, scalar) in scalars.enumerated() {

@@ -21,17 +21,23 @@ public struct QueueSummary: Sendable, Equatable {
 extension OutboundQueue {
     /// Counts by state, optionally for one mailing.
     static func summary(_ db: Database, mailing: Int64?) throws -> QueueSummary {
-        var byState: [Delivery.State: Int] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT state, count(*) AS n FROM delivery WHERE (? IS NULL OR mailing_id = ?) GROUP BY state
-            """, arguments: [mailing, mailing]) {
-            byState[try row.decode(Delivery.State.self, forColumn: "state")] = row["n"]
-        }
-        let doubts = try Row.fetchOne(db, sql: """
+        let counts = try stateCountsByMailing(db, only: mailing)
+        return try summary(db, byState: mailing.map { counts[$0] ?? [:] } ?? totals(counts), mailing: mailing)
+    }
+
+    /// The rest of the summary, around counts already made.
+    static func summary(_ db: Database, byState: [Delivery.State: Int], mailing: Int64?) throws -> QueueSummary {
+        // Two statements rather than one with "? IS NULL OR mailing_id = ?", which no index can serve.
+        let doubtsSQL = """
             SELECT count(CASE WHEN state = '\(Delivery.State.sent.rawValue)' THEN 1 END) AS delivered,
                    count(CASE WHEN state IN \(Delivery.State.pending.sqlList) THEN 1 END) AS waiting
-            FROM delivery WHERE doubts > 0 AND (? IS NULL OR mailing_id = ?)
-            """, arguments: [mailing, mailing])
+            FROM delivery WHERE doubts > 0
+            """
+        let doubts = if let mailing {
+            try Row.fetchOne(db.cachedStatement(sql: doubtsSQL + " AND mailing_id = ?"), arguments: [mailing])
+        } else {
+            try Row.fetchOne(db.cachedStatement(sql: doubtsSQL))
+        }
         let next: Date?
         if let mailing {
             next = try Date.fetchOne(db, sql: """
@@ -42,6 +48,28 @@ extension OutboundQueue {
         }
         return QueueSummary(byState: byState, pause: try RelayPause.fetchOne(db), nextAttempt: next,
                             probablyDelivered: doubts?["delivered"] ?? 0, inDoubtWaiting: doubts?["waiting"] ?? 0)
+    }
+
+    /// Messages by state for each mailing (or only `mailing`), in one pass over the `delivery_by_mailing` index in its
+    /// own order: counting by state alone made SQLite sort every message first (three times slower), and counting
+    /// each mailing apart read the whole queue once per mailing.
+    static func stateCountsByMailing(_ db: Database, only mailing: Int64? = nil) throws -> [Int64: [Delivery.State: Int]] {
+        let sql = "SELECT mailing_id, state, count(*) FROM delivery \(mailing == nil ? "" : "WHERE mailing_id = ?") GROUP BY mailing_id, state"
+        var counts: [Int64: [Delivery.State: Int]] = [:]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: mailing.map { [$0] } ?? [])
+        while let row = try rows.next() {
+            counts[row[0], default: [:]][try row.decode(Delivery.State.self, atIndex: 1)] = row[2]
+        }
+        return counts
+    }
+
+    /// The whole queue's counts from the counts of each mailing.
+    static func totals(_ counts: [Int64: [Delivery.State: Int]]) -> [Delivery.State: Int] {
+        var total: [Delivery.State: Int] = [:]
+        for byState in counts.values {
+            for (state, count) in byState { total[state, default: 0] += count }
+        }
+        return total
     }
 
     /// The earliest time any waiting message is due (its mailing's start, a retry): the first entry of the

@@ -14,6 +14,8 @@ public struct QueueOutlook: Sendable {
     }
 
     public var summary: QueueSummary
+    /// Messages by state for each mailing that has any, counted with the summary.
+    public var countsByMailing: [Int64: [Delivery.State: Int]]
     /// The pause, if it is still in force.
     public var pause: RelayPause?
     /// When the rate windows let the next message go, if they are full now.

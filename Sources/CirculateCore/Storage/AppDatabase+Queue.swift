@@ -192,22 +192,26 @@ extension AppDatabase {
 extension AppDatabase {
     /// See `QueueOutlook`.
     public func outlook(windows: [RateWindow], now: Date) throws -> QueueOutlook {
-        try read { db in
-            let summary = try OutboundQueue.summary(db, mailing: nil)
-            let pause = try RelayPause.fetchOne(db).flatMap { $0.until > now ? $0 : nil }
-            var rateLimitedUntil: Date?
-            if !windows.isEmpty {
-                var limiter = try RateAccounting.limiter(db, windows: windows, now: now)
-                if limiter.allowance(now: now) == 0 { rateLimitedUntil = limiter.nextSlot(now: now) }
-            }
-            let held = try Mailing.filter(Mailing.Columns.state == Mailing.State.held.rawValue).order(Mailing.Columns.id).fetchAll(db)
-            var next: (at: Date, waitingFor: QueueOutlook.Wait)?
-            if let due = summary.nextAttempt {
-                next = (max(due, now), .schedule)
-                if let pause, let current = next, pause.until > current.at { next = (pause.until, .pause) }
-                if let until = rateLimitedUntil, let current = next, until > current.at { next = (until, .rateLimit) }
-            }
-            return QueueOutlook(summary: summary, pause: pause, rateLimitedUntil: rateLimitedUntil, held: held, nextAttempt: next)
+        try read { db in try Self.outlook(db, windows: windows, now: now) }
+    }
+
+    static func outlook(_ db: Database, windows: [RateWindow], now: Date) throws -> QueueOutlook {
+        let byMailing = try OutboundQueue.stateCountsByMailing(db)
+        let summary = try OutboundQueue.summary(db, byState: OutboundQueue.totals(byMailing), mailing: nil)
+        let pause = try RelayPause.fetchOne(db).flatMap { $0.until > now ? $0 : nil }
+        var rateLimitedUntil: Date?
+        if !windows.isEmpty {
+            var limiter = try RateAccounting.limiter(db, windows: windows, now: now)
+            if limiter.allowance(now: now) == 0 { rateLimitedUntil = limiter.nextSlot(now: now) }
         }
+        let held = try Mailing.filter(Mailing.Columns.state == Mailing.State.held.rawValue).order(Mailing.Columns.id).fetchAll(db)
+        var next: (at: Date, waitingFor: QueueOutlook.Wait)?
+        if let due = summary.nextAttempt {
+            next = (max(due, now), .schedule)
+            if let pause, let current = next, pause.until > current.at { next = (pause.until, .pause) }
+            if let until = rateLimitedUntil, let current = next, until > current.at { next = (until, .rateLimit) }
+        }
+        return QueueOutlook(summary: summary, countsByMailing: byMailing, pause: pause, rateLimitedUntil: rateLimitedUntil, held: held,
+                            nextAttempt: next)
     }
 }

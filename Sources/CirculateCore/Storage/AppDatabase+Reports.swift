@@ -47,39 +47,41 @@ extension AppDatabase {
 
     /// Who received a report, who responded, who is due a follow-up.
     public func reportStatus(_ reference: String) throws -> ReportStatus {
-        try fetch { db in
-            let report = try Self.report(db, reference: reference)
-            let mailings = try Row.fetchAll(db, sql: "SELECT id, kind FROM mailing WHERE report_id = ?", arguments: [report.id])
-            func mailing(_ kind: Mailing.Kind) -> Int64? { mailings.first { $0["kind"] == kind.rawValue }?["id"] }
-            let cover = mailing(.report), followUp = mailing(.reportFollowUp)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.member_id, r.responded_at, r.response_note, m.email, m.name,
-                       (SELECT state FROM delivery WHERE mailing_id = ? AND member_id = r.member_id) AS cover_state,
-                       (SELECT state FROM delivery WHERE mailing_id = ? AND member_id = r.member_id) AS follow_up_state
-                FROM report_recipient r JOIN member m ON m.id = r.member_id
-                WHERE r.report_id = ? ORDER BY lower(m.name), m.email_key
-                """, arguments: [cover, followUp, report.id])
-            let recipients = try rows.map { row -> ReportRecipientStatus in
-                let coverState = try row.decode(Delivery.State?.self, forColumn: "cover_state")
-                let followState = try row.decode(Delivery.State?.self, forColumn: "follow_up_state")
-                let responded: Date? = row["responded_at"]
-                let stage: ReportRecipientStatus.Stage
-                if responded != nil { stage = .responded }
-                else if let followState, followState != .cancelled, followState != .failed { stage = .followedUp }
-                else {
-                    switch coverState {
-                    case .sent?: stage = .received
-                    case .failed?, .cancelled?, nil: stage = .notDelivered
-                    default: stage = .waiting
-                    }
+        try fetch { db in try Self.reportStatus(db, reference) }
+    }
+
+    static func reportStatus(_ db: Database, _ reference: String) throws -> ReportStatus {
+        let report = try Self.report(db, reference: reference)
+        let mailings = try Row.fetchAll(db, sql: "SELECT id, kind FROM mailing WHERE report_id = ?", arguments: [report.id])
+        func mailing(_ kind: Mailing.Kind) -> Int64? { mailings.first { $0["kind"] == kind.rawValue }?["id"] }
+        let cover = mailing(.report), followUp = mailing(.reportFollowUp)
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT r.member_id, r.responded_at, r.response_note, m.email, m.name,
+                   (SELECT state FROM delivery WHERE mailing_id = ? AND member_id = r.member_id) AS cover_state,
+                   (SELECT state FROM delivery WHERE mailing_id = ? AND member_id = r.member_id) AS follow_up_state
+            FROM report_recipient r JOIN member m ON m.id = r.member_id
+            WHERE r.report_id = ? ORDER BY lower(m.name), m.email_key
+            """, arguments: [cover, followUp, report.id])
+        let recipients = try rows.map { row -> ReportRecipientStatus in
+            let coverState = try row.decode(Delivery.State?.self, forColumn: "cover_state")
+            let followState = try row.decode(Delivery.State?.self, forColumn: "follow_up_state")
+            let responded: Date? = row["responded_at"]
+            let stage: ReportRecipientStatus.Stage
+            if responded != nil { stage = .responded }
+            else if let followState, followState != .cancelled, followState != .failed { stage = .followedUp }
+            else {
+                switch coverState {
+                case .sent?: stage = .received
+                case .failed?, .cancelled?, nil: stage = .notDelivered
+                default: stage = .waiting
                 }
-                return ReportRecipientStatus(memberID: row["member_id"], email: row["email"], name: row["name"], stage: stage,
-                                             respondedAt: responded, responseNote: row["response_note"],
-                                             coverState: coverState, followUpState: followState)
             }
-            return ReportStatus(report: report, recipients: recipients, coverMailing: cover, followUpMailing: followUp,
-                                noticeMailing: mailing(.reportNotice))
+            return ReportRecipientStatus(memberID: row["member_id"], email: row["email"], name: row["name"], stage: stage,
+                                         respondedAt: responded, responseNote: row["response_note"],
+                                         coverState: coverState, followUpState: followState)
         }
+        return ReportStatus(report: report, recipients: recipients, coverMailing: cover, followUpMailing: followUp,
+                            noticeMailing: mailing(.reportNotice))
     }
 
     /// Records that a recipient responded (to `report`, or to the latest report they received without responding)

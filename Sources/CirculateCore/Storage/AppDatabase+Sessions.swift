@@ -93,24 +93,26 @@ extension AppDatabase {
 
     /// One session with the people recorded for it.
     public func sessionDetails(_ id: Int64) throws -> SessionDetails {
-        try fetch { db in
-            let session = try Session.find(db, id: id)
-            let people = try Row.fetchAll(db, sql: """
-                SELECT p.member_id, p.status, m.email, m.name, m.status AS member_status, m.lawful_basis, m.session_invitations
-                FROM participation p JOIN member m ON m.id = p.member_id
-                WHERE p.session_id = ? ORDER BY p.status, lower(m.name), m.email_key
-                """, arguments: [id]).map { row in
-                    SessionDetails.Person(memberID: row["member_id"], email: row["email"], name: row["name"],
-                                          status: try row.decode(Participation.self, forColumn: "status"),
-                                          mailable: row["member_status"] == "active" && (row["lawful_basis"] as String?) != nil
-                                            && row["session_invitations"] == true)
-                }
-            let invited = try SessionInvitations.invitedCount(db, session: id)
-            let mailings = try Int64.fetchAll(db, sql: """
-                SELECT id FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou].sqlList) ORDER BY id
-                """, arguments: [id])
-            return SessionDetails(session: session, people: people, invited: invited, followUpMailings: mailings)
-        }
+        try fetch { db in try Self.sessionDetails(db, id) }
+    }
+
+    static func sessionDetails(_ db: Database, _ id: Int64) throws -> SessionDetails {
+        let session = try Session.find(db, id: id)
+        let people = try Row.fetchAll(db, sql: """
+            SELECT p.member_id, p.status, m.email, m.name, m.status AS member_status, m.lawful_basis, m.session_invitations
+            FROM participation p JOIN member m ON m.id = p.member_id
+            WHERE p.session_id = ? ORDER BY p.status, lower(m.name), m.email_key
+            """, arguments: [id]).map { row in
+                SessionDetails.Person(memberID: row["member_id"], email: row["email"], name: row["name"],
+                                      status: try row.decode(Participation.self, forColumn: "status"),
+                                      mailable: row["member_status"] == "active" && (row["lawful_basis"] as String?) != nil
+                                        && row["session_invitations"] == true)
+            }
+        let invited = try SessionInvitations.invitedCount(db, session: id)
+        let mailings = try Int64.fetchAll(db, sql: """
+            SELECT id FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou].sqlList) ORDER BY id
+            """, arguments: [id])
+        return SessionDetails(session: session, people: people, invited: invited, followUpMailings: mailings)
     }
 
     /// Changes a session. If the time, place, link or title changes and people have been invited, they get an

@@ -378,6 +378,13 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6: an index of the messages in doubt") { db in
+            try db.execute(sql: """
+                -- Messages whose fate was ever unknown are few; `queue status` counts them (by mailing and state) here
+                -- instead of reading every message. Only rows with doubts are in it, so sending leaves it alone.
+                CREATE INDEX delivery_in_doubt ON delivery(mailing_id, state) WHERE doubts > 0;
+                """)
+        }
         return migrator
     }
 }

@@ -6,7 +6,7 @@ extension Circulate {
     /// `circulate backup FILE` / `circulate backup --into DIR --keep N`.
     struct Backup: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a consistent copy of the database, also while the daemon runs.",
+            commandName: "backup", abstract: "Write a consistent copy of the database, also while the daemon runs.",
             discussion: """
                 The copy holds only live data (nothing erased travels with it), is private to this user (mode 0600), and is checked with SQLite's integrity_check. The instance key is NOT in it: back the key up separately, once, and keep the erasure journal (storage.erasure_journal) with your backups, copied off the machine more often than they are. With --into DIR the file is named circulate-YYYYMMDD-HHMMSS.sqlite and --keep N removes the oldest beyond N (what the circulate-backup timer runs).
                 """)
@@ -50,7 +50,7 @@ extension Circulate {
     /// `circulate restore FILE`.
     struct Restore: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put a backup back in place of the database (the daemon must be stopped).",
+            commandName: "restore", abstract: "Put a backup back in place of the database (the daemon must be stopped).",
             discussion: """
                 Checks the backup and that it was made with this instance key, sets the current database aside (as <database>.before-restore-<time>, kept until you delete it), copies the backup in, and applies again every erasure in the erasure journal that the backup does not know of: a restore never brings back someone who asked to be forgotten.
                 """)

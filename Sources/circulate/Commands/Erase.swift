@@ -6,7 +6,7 @@ extension Circulate {
     /// `circulate erase EMAIL`.
     struct Erase: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Erase everything held about a person (right to erasure); keeps only a keyed hash of the address.",
+            commandName: "erase", abstract: "Erase everything held about a person (right to erasure); keeps only a keyed hash of the address.",
             discussion: """
                 Deletes the person, their consent history and roles in one transaction, overwrites the deleted data on disk, and empties the database's write-ahead log. A later import or `member add` refuses the address unless the person asks to rejoin (`member add --rejoin`). Cannot be undone.
                 """)

@@ -5,7 +5,7 @@ extension Circulate {
     /// `circulate export EMAIL`.
     struct Export: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print everything held about a person as JSON (subject access request).")
+            commandName: "export", abstract: "Print everything held about a person as JSON (subject access request).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Their email address.") var email: String

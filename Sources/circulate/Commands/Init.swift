@@ -5,7 +5,7 @@ extension Circulate {
     /// `circulate init`: first-run setup.
     struct Init: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the database, the Maildir outbox and the instance key (keeps whatever exists).")
+            commandName: "init", abstract: "Create the database, the Maildir outbox and the instance key (keeps whatever exists).")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the result as JSON.") var json = false

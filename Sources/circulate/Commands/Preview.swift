@@ -50,7 +50,7 @@ extension Circulate {
     /// `circulate preview KIND`: any message, exactly as it would be sent.
     struct Preview: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show any kind of message as it would be sent now, for a member or a sample one.",
+            commandName: "preview", abstract: "Show any kind of message as it would be sent now, for a member or a sample one.",
             discussion: """
                 Kinds: announcement and update (--file FILE.md --subject ..., or --update ID), invitation, reminder, thank-you, missed-you, no-show, session-changed and session-cancelled (--session N), report, report-follow-up and report-notice (--report R).
                 """)

@@ -6,7 +6,7 @@ extension Circulate {
     /// `circulate send`: queue an announcement for an audience.
     struct Send: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Queue an announcement (Markdown) for everyone on a stream, or the people with given roles/tags.",
+            commandName: "send", abstract: "Queue an announcement (Markdown) for everyone on a stream, or the people with given roles/tags.",
             discussion: """
                 Only people who may receive the stream now are queued: active, with a lawful basis, opted in. Each gets their own message. The daemon (circulate serve) does the sending.
 

@@ -8,7 +8,7 @@ extension Circulate {
     /// `circulate serve`: the daemon.
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the daemon: send what is due, retry what was deferred, until SIGTERM or SIGINT.",
+            commandName: "serve", abstract: "Run the daemon: send what is due, retry what was deferred, until SIGTERM or SIGINT.",
             discussion: """
                 Only one daemon may run per database. Under systemd it reports readiness (Type=notify). Log lines go to standard error (the journal); they never contain message bodies, passwords or recipients' addresses.
                 """)

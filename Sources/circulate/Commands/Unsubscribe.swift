@@ -6,7 +6,7 @@ extension Circulate {
     /// `circulate unsubscribe EMAIL`.
     struct Unsubscribe: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stop all mail to a person (or one stream), at once; recorded in their consent history.")
+            commandName: "unsubscribe", abstract: "Stop all mail to a person (or one stream), at once; recorded in their consent history.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Their email address.") var email: String

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate {
     /// `circulate version`: what this installation runs on.
     struct Version: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the versions of circulate, libcurl and SQLite.")
+        static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the versions of circulate, libcurl and SQLite.")
 
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the result as JSON.") var json = false

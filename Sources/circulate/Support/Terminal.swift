@@ -37,18 +37,54 @@ enum Terminal {
     }
 
     /// Lays out rows as aligned columns (for listings). Cells hold names, titles and replies from the database, so
-    /// each is made printable first (and measured as printed).
+    /// each is made printable (and measured as printed). Listings run to 10,000 rows: the text is assembled as bytes,
+    /// and an ASCII cell is measured by its length.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let rows = rows.map { $0.map { TextField.printable($0) } }
+        // Each cell is made printable where it is measured and again where it is written, rather than kept in a
+        // copy of every row: for the ASCII nearly every cell holds, that is a scan that finds nothing to escape.
         var widths = header.map(\.count)
         for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], characters(TextField.printable(cell))) }
         }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
+        var text: [UInt8] = []
+        text.reserveCapacity((widths.reduce(0, +) + 2 * widths.count) * (rows.count + 1))
+        func append(_ cells: [String]) {
+            for (i, raw) in cells.enumerated() {
+                let cell = TextField.printable(raw)
+                if i == cells.count - 1 {
+                    text.append(contentsOf: cell.utf8)
+                } else {
+                    pad(cell, to: widths[i], into: &text)
+                    text.append(contentsOf: "  ".utf8)
+                }
+            }
         }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+        append(header)
+        for row in rows {
+            text.append(UInt8(ascii: "\n"))
+            append(row)
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// How many characters a printable cell holds: in ASCII, one per byte (`printable` has turned CR, LF and every
+    /// other control into visible text), so only other text needs counting character by character.
+    static func characters(_ cell: String) -> Int {
+        let ascii = cell.utf8.withContiguousStorageIfAvailable { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        return ascii == true ? cell.utf8.count : cell.count
+    }
+
+    /// Appends `cell` padded with spaces to `width`, exactly as Foundation's `padding(toLength:withPad:startingAt:)`
+    /// did, which counts UTF-16 units (widths are counted in characters). Foundation's version bridged every cell
+    /// through NSString and was most of `member list`'s time; it is still used for the rare cell longer in UTF-16
+    /// units than its column (an emoji, a decomposed accent), which it truncates.
+    static func pad(_ cell: String, to width: Int, into text: inout [UInt8]) {
+        let length = cell.utf16.count
+        if length > width {
+            text.append(contentsOf: cell.padding(toLength: width, withPad: " ", startingAt: 0).utf8)
+            return
+        }
+        text.append(contentsOf: cell.utf8)
+        text.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - length))
     }
 }

@@ -5,7 +5,7 @@ extension Circulate.MemberCommand {
     /// `circulate member add EMAIL`.
     struct Add: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add one person, with the lawful basis for mailing them.",
+            commandName: "add", abstract: "Add one person, with the lawful basis for mailing them.",
             discussion: """
                 Example: circulate member add alex.morgan@example.org --name "Alex Morgan" --organisation "Riverside Housing" \\
                            --role member --source "sign-up form at the 5 Nov 2026 session"

@@ -5,7 +5,7 @@ extension Circulate.MemberCommand {
     /// `circulate member edit EMAIL`.
     struct Edit: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a person's details, roles, tags or streams.",
+            commandName: "edit", abstract: "Change a person's details, roles, tags or streams.",
             discussion: """
                 Turning a stream on or off is recorded in the consent history. To bring back someone who unsubscribed, record their fresh consent: --resubscribe --source "how and when they asked".
                 """)

@@ -6,7 +6,7 @@ extension Circulate.MemberCommand {
     /// `circulate member import FILE.csv`.
     struct Import: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a sign-in sheet (CSV as a spreadsheet exports it), all of it or none of it.",
+            commandName: "import", abstract: "Import a sign-in sheet (CSV as a spreadsheet exports it), all of it or none of it.",
             discussion: """
                 Columns are matched loosely: Email / E-mail / Email address; Name / Full name (or First name + Last name); Organisation / Organization; Consent (yes/no/y/n/true/false; blank means no); Role / Tags. Rows with a malformed address or unclear consent are rejected, and then nothing is imported unless you pass --skip-invalid. Rows without consent, duplicates and erased addresses are skipped and reported. Re-importing the same sheet changes nothing. Unsubscribed people stay unsubscribed unless their row gives consent and you pass --resubscribe.
                 """)

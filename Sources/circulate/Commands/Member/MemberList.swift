@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.MemberCommand {
     /// `circulate member list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List the people on the list, optionally filtered.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the people on the list, optionally filtered.")
 
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this status: active, unsubscribed, bounced.") var status: String?
@@ -28,9 +28,16 @@ extension Circulate.MemberCommand {
             let listings = try context.database().members(filter)
             if json { return try Terminal.printJSON(listings.map { MemberJSON($0.member, tags: $0.tags) }) }
             guard !listings.isEmpty else { return print("No one matches.") }
+            // Eight combinations of streams for 10,000 people: each spelled once.
+            var streams: [StreamPreferences: String] = [:]
             let rows = listings.map { l in
-                [l.member.email, l.member.name, l.member.organisation ?? "", l.member.status.rawValue,
-                 l.member.streams.enabled.map(\.rawValue).joined(separator: ","), l.tags.joined(separator: ",")]
+                let enabled = streams[l.member.streams] ?? {
+                    let text = l.member.streams.enabled.map(\.rawValue).joined(separator: ",")
+                    streams[l.member.streams] = text
+                    return text
+                }()
+                return [l.member.email, l.member.name, l.member.organisation ?? "", l.member.status.rawValue, enabled,
+                        l.tags.joined(separator: ",")]
             }
             print(Terminal.table(["EMAIL", "NAME", "ORGANISATION", "STATUS", "STREAMS", "ROLES/TAGS"], rows))
             print("\(listings.count) \(listings.count == 1 ? "person" : "people")")

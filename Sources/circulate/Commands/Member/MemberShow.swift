@@ -5,7 +5,7 @@ import Foundation
 extension Circulate.MemberCommand {
     /// `circulate member show EMAIL`.
     struct Show: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one person, with their consent history.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one person, with their consent history.")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Their email address.") var email: String

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.QueueCommand {
     /// `circulate queue cancel MAILING`.
     struct Cancel: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a mailing: nothing more of it is sent.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a mailing: nothing more of it is sent.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The mailing's number (see queue status).") var mailing: Int64
         @Flag(help: "Print the result as JSON.") var json = false

@@ -5,7 +5,7 @@ import Foundation
 extension Circulate.QueueCommand {
     /// `circulate queue list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List messages by state (default: deferred and failed), with the relay's reply.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List messages by state (default: deferred and failed), with the relay's reply.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "States, comma-separated: queued, held, sending, sent, deferred, failed, cancelled.") var state: String = "deferred,failed"
         @Option(help: "Only this mailing.") var mailing: Int64?

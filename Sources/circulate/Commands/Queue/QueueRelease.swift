@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.QueueCommand {
     /// `circulate queue release MAILING`.
     struct Release: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a held mailing (one that was too late to go out unasked) now.")
+        static let configuration = CommandConfiguration(commandName: "release", abstract: "Send a held mailing (one that was too late to go out unasked) now.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The mailing's number (see queue status).") var mailing: Int64
 

@@ -5,7 +5,7 @@ extension Circulate.QueueCommand {
     /// `circulate queue resume`.
     struct Resume: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "End a relay pause now (after fixing its cause: the password file, the CA file, the relay), instead of waiting for it.")
+            commandName: "resume", abstract: "End a relay pause now (after fixing its cause: the password file, the CA file, the relay), instead of waiting for it.")
         @OptionGroup var global: GlobalOptions
 
         func execute(_ context: CommandContext) throws {

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.QueueCommand {
     /// `circulate queue retry`.
     struct Retry: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Try deferred messages now (and failed ones with --failed).")
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Try deferred messages now (and failed ones with --failed).")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this mailing.") var mailing: Int64?
         @Flag(help: "Also retry permanently failed messages.") var failed = false

@@ -6,7 +6,7 @@ extension Circulate.QueueCommand {
     /// `circulate queue status`.
     struct Status: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Counts by state, mailings in progress, and why mail waits: a relay pause, a rate limit, held mailings, messages in doubt.")
+            commandName: "status", abstract: "Counts by state, mailings in progress, and why mail waits: a relay pause, a rate limit, held mailings, messages in doubt.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the result as JSON.") var json = false
 
@@ -43,13 +43,13 @@ extension Circulate.QueueCommand {
             let db = try context.database()
             let config = context.configuration
             let now = context.clock()
+            // The mailings first: the outlook, read after them, counts every message of each.
+            let active = try db.mailings(activeOnly: true)
             let outlook = try db.outlook(windows: config.delivery.rateLimits, now: now)
             let summary = outlook.summary
-            var mailings: [Output.MailingLine] = []
-            for m in try db.mailings(activeOnly: true) {
-                let s = try db.queueSummary(mailing: m.id)
-                mailings.append(.init(id: m.id ?? 0, subject: m.subject, state: m.state.rawValue, sendAfter: m.sendAfter,
-                                      heldReason: m.heldReason, counts: Self.counts(s)))
+            let mailings = active.map { m in
+                Output.MailingLine(id: m.id ?? 0, subject: m.subject, state: m.state.rawValue, sendAfter: m.sendAfter,
+                                   heldReason: m.heldReason, counts: Self.counts(outlook.countsByMailing[m.id ?? 0] ?? [:]))
             }
             let transport = config.smtp.map { "SMTP relay \($0.url.absoluteString)" } ?? "Maildir outbox \(config.outbox.maildir)"
             let running = DaemonStatus.isRunning(config)
@@ -96,7 +96,11 @@ extension Circulate.QueueCommand {
         }
 
         static func counts(_ s: QueueSummary) -> [String: Int] {
-            Dictionary(uniqueKeysWithValues: Delivery.State.allCases.map { ($0.rawValue, s.byState[$0] ?? 0) })
+            counts(s.byState)
+        }
+
+        static func counts(_ byState: [Delivery.State: Int]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: Delivery.State.allCases.map { ($0.rawValue, byState[$0] ?? 0) })
         }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 extension Circulate.ReportCommand {
     /// `circulate report distribute FILE.pdf --title ...`.
     struct Distribute: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Send a report with a personal cover email to its audience.")
+        static let configuration = CommandConfiguration(commandName: "distribute", abstract: "Send a report with a personal cover email to its audience.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The report file to attach (leave out with --link only).") var file: String?
         @Option(help: "The report's title (the email's subject).") var title: String

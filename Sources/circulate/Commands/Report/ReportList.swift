@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.ReportCommand {
     /// `circulate report list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List distributed reports.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List distributed reports.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the list as JSON.") var json = false
 

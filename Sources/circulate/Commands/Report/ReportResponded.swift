@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.ReportCommand {
     /// `circulate report responded EMAIL`.
     struct Responded: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that a recipient responded; they get no follow-up.")
+        static let configuration = CommandConfiguration(commandName: "responded", abstract: "Record that a recipient responded; they get no follow-up.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The recipient's address.") var email: String
         @Option(help: "The report (number or title; default: their latest report awaiting a response).") var report: String?

@@ -5,7 +5,7 @@ import Foundation
 extension Circulate.ReportCommand {
     /// `circulate report status R`.
     struct Status: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Who received a report, who responded, who is due a follow-up.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Who received a report, who responded, who is due a follow-up.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The report (number or title).") var report: String
         @Flag(help: "Print the status as JSON.") var json = false

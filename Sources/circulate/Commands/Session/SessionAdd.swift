@@ -5,7 +5,7 @@ import Foundation
 extension Circulate.SessionCommand {
     /// `circulate session add`.
     struct Add: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a session.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a session.")
         @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("The topic's number or title.", valueName: "topic")) var topic: String?
         @Option(help: "The session's title (default: the topic's).") var title: String?

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.SessionCommand {
     /// `circulate session apologies SESSION EMAIL`.
     struct Apologies: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Record apologies: no reminder goes to them, and they get the \"sorry we missed you\" afterwards.")
+        static let configuration = CommandConfiguration(commandName: "apologies", abstract: "Record apologies: no reminder goes to them, and they get the \"sorry we missed you\" afterwards.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The session's number.") var session: Int64
         @Argument(help: "Their address.") var email: String

@@ -6,7 +6,7 @@ extension Circulate.SessionCommand {
     /// `circulate session attendance SESSION FILE.csv`.
     struct Attendance: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record who attended (or, with --apologies, who sent apologies) from the session's sign-in sheet.",
+            commandName: "attendance", abstract: "Record who attended (or, with --apologies, who sent apologies) from the session's sign-in sheet.",
             discussion: """
                 The sheet is read like `member import`: people are added or updated with the consent the sheet records, and everyone on the list is recorded for the session. People without consent are counted as attendees but not stored and never mailed. One transaction: a rejected row stops it all unless --skip-invalid. Importing the same sheet again changes nothing.
                 """)

@@ -5,7 +5,7 @@ extension Circulate.SessionCommand {
     /// `circulate session cancel SESSION`.
     struct Cancel: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a session. People invited get a cancellation that removes it from their calendars; no thank-you is sent.")
+            commandName: "cancel", abstract: "Cancel a session. People invited get a cancellation that removes it from their calendars; no thank-you is sent.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The session's number.") var session: Int64
         @Option(help: "A sentence for the people invited, e.g. \"The venue has flooded; we will set a new date soon.\"") var reason: String?

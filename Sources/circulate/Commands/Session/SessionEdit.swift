@@ -6,7 +6,7 @@ extension Circulate.SessionCommand {
     /// `circulate session edit SESSION`.
     struct Edit: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a session. People already invited get an update (their calendars replace the old entry).")
+            commandName: "edit", abstract: "Change a session. People already invited get an update (their calendars replace the old entry).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The session's number.") var session: Int64
         @Option(help: "A new title.") var title: String?

@@ -5,7 +5,7 @@ extension Circulate.SessionCommand {
     /// `circulate session invite SESSION`.
     struct Invite: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Invite people to a session: by role/tag, or one guest with --to. Nobody is invited twice.",
+            commandName: "invite", abstract: "Invite people to a session: by role/tag, or one guest with --to. Nobody is invited twice.",
             discussion: """
                 Members need a lawful basis and the session-invitations stream. A guest given with --to who is not on the list is recorded with the lawful basis of legitimate interest (the --reason, and who invited them) and no mailing stream: they get this invitation and its reminders, nothing else.
                 """)

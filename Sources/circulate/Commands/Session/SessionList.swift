@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.SessionCommand {
     /// `circulate session list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List sessions (those not yet over, or --all).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List sessions (those not yet over, or --all).")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Include past sessions.") var all = false
         @Flag(help: "Print the list as JSON.") var json = false

@@ -5,7 +5,7 @@ extension Circulate.SessionCommand {
     /// `circulate session notes SESSION FILE.md`.
     struct Notes: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add the session's summary notes (Markdown); they go into the thank-you.",
+            commandName: "notes", abstract: "Add the session's summary notes (Markdown); they go into the thank-you.",
             discussion: "A thank-you held for notes (--hold-for-notes) goes out at the next scheduler check once they are added.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The session's number.") var session: Int64

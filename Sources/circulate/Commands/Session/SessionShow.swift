@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.SessionCommand {
     /// `circulate session show SESSION`.
     struct Show: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a session: details, who attended or sent apologies, the thank-you.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a session: details, who attended or sent apologies, the thank-you.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The session's number.") var session: Int64
         @Flag(help: "Print the session as JSON.") var json = false

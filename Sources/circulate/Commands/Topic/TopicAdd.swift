@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.TopicCommand {
     /// `circulate topic add TITLE`.
     struct Add: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a topic.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a topic.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The topic's title, e.g. \"Hospital discharge\".") var title: String
         @Option(help: "A sentence or two about it.") var description = ""

@@ -5,7 +5,7 @@ extension Circulate.TopicCommand {
     /// `circulate topic close TOPIC`.
     struct Close: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close a topic: no more sessions are added to it.",
+            commandName: "close", abstract: "Close a topic: no more sessions are added to it.",
             discussion: "Then distribute its report: circulate report distribute FILE.pdf --title \"...\" --topic TOPIC")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The topic's number or title.") var topic: String

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.TopicCommand {
     /// `circulate topic list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List topics, open ones first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics, open ones first.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the list as JSON.") var json = false
 

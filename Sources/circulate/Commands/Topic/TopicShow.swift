@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.TopicCommand {
     /// `circulate topic show TOPIC`.
     struct Show: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a topic with its sessions and reports.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a topic with its sessions and reports.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The topic's number or title.") var topic: String
         @Flag(help: "Print the topic as JSON.") var json = false

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.UpdateCommand {
     /// `circulate update cancel ID`.
     struct Cancel: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a queued update (its slot becomes free again).")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a queued update (its slot becomes free again).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The update's number.") var update: Int64
         @Flag(help: "Print the update as JSON.") var json = false

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.UpdateCommand {
     /// `circulate update list`.
     struct List: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "List queued and past updates, and the next slots.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List queued and past updates, and the next slots.")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Print the list as JSON.") var json = false
 

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.UpdateCommand {
     /// `circulate update preview ID`.
     struct Preview: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an update exactly as it will be sent (to a named member or a sample one).")
+        static let configuration = CommandConfiguration(commandName: "preview", abstract: "Show an update exactly as it will be sent (to a named member or a sample one).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The update's number.") var update: Int64
         @OptionGroup var target: PreviewTarget

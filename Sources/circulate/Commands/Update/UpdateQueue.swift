@@ -6,7 +6,7 @@ extension Circulate.UpdateCommand {
     /// `circulate update queue FILE.md --subject ...`.
     struct Queue: CirculateCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Queue the month's update (Markdown) for the next free slot, or --slot.",
+            commandName: "queue", abstract: "Queue the month's update (Markdown) for the next free slot, or --slot.",
             discussion: "Running it again with the same subject and text finds the update already queued (or sent) and queues nothing, so one update never fills two months; --again queues it for another slot all the same.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The update's content (Markdown file).") var file: String

@@ -4,7 +4,7 @@ import CirculateCore
 extension Circulate.UpdateCommand {
     /// `circulate update show ID`.
     struct Show: CirculateCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an update's details and content.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an update's details and content.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The update's number.") var update: Int64
         @Flag(help: "Print the update as JSON.") var json = false
