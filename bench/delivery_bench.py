@@ -76,6 +76,13 @@ class Sink:
                        env=self.env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return count / (time.perf_counter() - start)
 
+    def check(self):
+        """Stops the run if smtp-sink is gone: the daemon would only pause and wait for it."""
+        if self.proc.poll() is not None:
+            how = f"signal {-self.proc.returncode}" if self.proc.returncode < 0 else f"exit {self.proc.returncode}"
+            raise SystemExit(f"smtp-sink stopped ({how}) in the middle of the run; nothing in the benchmark stops it "
+                             "before the end, so something else on the machine did: run the benchmark again")
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
@@ -156,7 +163,8 @@ class Daemon:
     """`circulate serve` on CPU 0, its journal (stderr) read by a thread that blocks on the pipe: waiting for a
     mailing costs the daemon nothing. Started once per configuration and kept running across rounds."""
 
-    def __init__(self, instance, config, settle=1.0):
+    def __init__(self, instance, config, sink=None, settle=1.0):
+        self.sink = sink
         self.proc = subprocess.Popen(pinned(CLIENT_CPU, [instance.binary, f"--config={config}", "serve"]),
                                      cwd=instance.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.journal = []
@@ -185,10 +193,16 @@ class Daemon:
         """Waits for the journal line of the next finished mailing; checks it is the mailing `queued` says (the output
         of the command that made it) and that it sent `sent` messages and nothing else. Returns the time the line
         arrived (time.perf_counter)."""
-        try:
-            event = self.finished.get(timeout=timeout)
-        except queue.Empty:
-            raise SystemExit(f"no mailing finished within {timeout} s:\n" + "\n".join(self.journal[-20:]))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:  # blocks on the queue; every 2 s a look (waitpid, no CPU to speak of) that the relay still runs
+                event = self.finished.get(timeout=2)
+                break
+            except queue.Empty:
+                if self.sink:
+                    self.sink.check()
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"no mailing finished within {timeout} s:\n" + "\n".join(self.journal[-20:]))
         if event is None:
             raise SystemExit(f"the daemon stopped (exit {self.proc.wait()}):\n" + "\n".join(self.journal[-20:]))
         arrived, mailing, got_sent, failed, cancelled = event
@@ -218,6 +232,12 @@ class Daemon:
                     return int(line.split()[1]) / 1024
         raise SystemExit(f"no {key} for the daemon")
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, failure, *_):
+        self.stop(check=failure is None)  # a run already failing keeps its own reason
+
     def stop(self, check=True):
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(60)
@@ -230,11 +250,8 @@ def sample_message(instance, folder):
     """One real message circulate wrote: the mailing's twin sent to the one member tagged 'sample', into the Maildir
     outbox. Returns the path of its bytes as they go to a relay (Maildir delivery lines removed, CRLF line ends)."""
     maildir = instance.config("maildir.toml")
-    daemon = Daemon(instance, maildir, settle=0)
-    try:
+    with Daemon(instance, maildir, settle=0) as daemon:
         daemon.wait_finished(1, instance.send(maildir, "--tag", "sample"))
-    finally:
-        daemon.stop()
     new = os.path.join(instance.dir, "var/outbox/new")
     with open(os.path.join(new, os.listdir(new)[0]), "rb") as f:
         data = f.read()
@@ -278,12 +295,10 @@ def rate_rounds(r, inst, sink, cref, size, connections, rounds, count, after=Non
     """`rounds` rounds at `connections`, alternating circulate, the C reference and smtp-source in each round; the
     daemon is started once and kept running. Stores medians and memory in `r`; `after(daemon)` runs before it stops."""
     cfg = inst.config(f"relay{connections}.toml", sink.port, connections)
-    daemon = Daemon(inst, cfg)
-    try:
+    with Daemon(inst, cfg, sink) as daemon:
         idle = daemon.memory_mb("VmRSS")
         circ, circ_cpu, ref, ref_cpu, src = [], [], [], [], []
         for n in range(rounds):
-            progress(f"{connections} connection(s), round {n + 1} of {rounds}")
             rate, cpu = circulate_round(daemon, inst, cfg, count)
             circ.append(rate)
             circ_cpu.append(cpu)
@@ -293,11 +308,12 @@ def rate_rounds(r, inst, sink, cref, size, connections, rounds, count, after=Non
             ref_cpu.append(cpu)
             time.sleep(1)
             src.append(sink.smtp_source(connections, count, size))
+            progress(f"{connections} connection(s), round {n + 1} of {rounds}: circulate {circ[-1]:.0f} msg/s "
+                     f"({circ_cpu[-1] * 1e6:.0f} µs CPU a message), C reference {ref[-1]:.0f} "
+                     f"({ref_cpu[-1] * 1e6:.0f} µs), smtp-source {src[-1]:.0f}")
         peak = daemon.memory_mb("VmHWM")
         if after:
             after(daemon, cfg)
-    finally:
-        daemon.stop()
     k = f"_{connections}"
     r["circulate" + k], r["c_reference" + k], r["smtp_source" + k] = median(circ), median(ref), median(src)
     r["circulate_rounds" + k], r["c_reference_rounds" + k], r["smtp_source_rounds" + k] = circ, ref, src
@@ -360,8 +376,7 @@ def long_run(r, binary, body, sink, members, mailings, megabytes):
     inst = Instance(binary, members, body, tags=lambda i: "member", role="board")
     try:
         cfg = inst.config("relay-reports.toml", sink.port, 2)
-        daemon = Daemon(inst, cfg)
-        try:
+        with Daemon(inst, cfg, sink) as daemon:
             r["long_idle_rss"] = daemon.memory_mb("VmRSS")
             rss = {}
             report = os.path.join(inst.dir, "report.pdf")
@@ -377,8 +392,6 @@ def long_run(r, binary, body, sink, members, mailings, megabytes):
                     progress(f"report mailing {n} of {mailings}: RSS {rss[n]:.1f} MB")
             r["long_rss"] = rss
             r["long_peak_rss"] = daemon.memory_mb("VmHWM")
-        finally:
-            daemon.stop()
     finally:
         inst.cleanup()
 
@@ -406,15 +419,34 @@ def main():
     p.add_argument("--long-members", type=int, default=20)
     p.add_argument("--attachment-mb", type=int, default=5)
     a = p.parse_args()
+    # SIGTERM (and Ctrl-C) unwind through the `finally` blocks: no daemon or smtp-sink is left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     body = os.path.join(HERE, "sample-update.md")
     began = time.perf_counter()
     r = {"recipients": a.recipients, "large": a.large, "rounds": a.rounds}
     work = tempfile.mkdtemp(prefix="circulate-bench-work-")
-
     sink = Sink(a.postfix_root)
     try:
-        progress(f"a list of {a.recipients:,} members and one real message")
-        inst = Instance(a.binary, a.recipients, body)
+        main_list(r, a, body, sink, work)
+        for connections in (1, 2, 4, 8):
+            progress(f"Python mail merge, {connections} connection(s)")
+            python_merge(r, sink, body, a.merge, connections)
+        large_list(r, a, body, sink)
+        progress(f"long run: {a.long_mailings} reports of {a.attachment_mb} MB to {a.long_members} members")
+        long_run(r, a.binary, body, sink, a.long_members, a.long_mailings, a.attachment_mb)
+    finally:
+        sink.stop()
+        subprocess.run(["rm", "-rf", work])
+    r["seconds"] = time.perf_counter() - began
+    report(r, a)
+
+
+def main_list(r, a, body, sink, work):
+    """The 10,000 list: the rounds at 1, 4, 2 and 8 connections, and between them (10,000 members and 100,000
+    delivery rows) the command timings and the wake-up tries."""
+    progress(f"a list of {a.recipients:,} members and one real message")
+    inst = Instance(a.binary, a.recipients, body)
+    try:
         message = sample_message(inst, work)
         size = os.path.getsize(message)
         r["message_bytes"] = size
@@ -432,17 +464,17 @@ def main():
         rate_rounds(r, inst, sink, cref, size, 4, a.rounds, a.recipients, after=at_four)
         for connections in (2, 8):
             rate_rounds(r, inst, sink, cref, size, connections, a.extra_rounds, a.recipients)
+    finally:
         inst.cleanup()
 
-        for connections in (1, 2, 4, 8):
-            progress(f"Python mail merge, {connections} connection(s)")
-            python_merge(r, sink, body, a.merge, connections)
 
-        progress(f"a list of {a.large:,} members")
-        large = Instance(a.binary, a.large, body)
+def large_list(r, a, body, sink):
+    """The 100,000 list: the time to queue them all, then one mailing at 4 connections (rate and memory)."""
+    progress(f"a list of {a.large:,} members")
+    large = Instance(a.binary, a.large, body)
+    try:
         cfg = large.config("relay4.toml", sink.port, 4)
-        daemon = Daemon(large, cfg)
-        try:
+        with Daemon(large, cfg, sink) as daemon:
             r["large_idle_rss"] = daemon.memory_mb("VmRSS")
             cpu = daemon.cpu_seconds()
             start = time.perf_counter()
@@ -451,17 +483,9 @@ def main():
             r["circulate_4_large"] = a.large / (daemon.wait_finished(a.large, queued, timeout=1800) - start)
             r["circulate_cpu_us_4_large"] = (daemon.cpu_seconds() - cpu) / a.large * 1e6
             r["large_peak_rss"] = daemon.memory_mb("VmHWM")
-        finally:
-            daemon.stop()
-            large.cleanup()
-
-        progress(f"long run: {a.long_mailings} reports of {a.attachment_mb} MB to {a.long_members} members")
-        long_run(r, a.binary, body, sink, a.long_members, a.long_mailings, a.attachment_mb)
+            progress(f"{a.large:,} queued in {r['enqueue_large_seconds']:.2f} s, sent at {r['circulate_4_large']:.0f} msg/s")
     finally:
-        sink.stop()
-        subprocess.run(["rm", "-rf", work])
-    r["seconds"] = time.perf_counter() - began
-    report(r, a)
+        large.cleanup()
 
 
 def report(r, a):
