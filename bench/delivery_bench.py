@@ -344,11 +344,13 @@ def cli_timings(r, inst, daemon, config, runs):
 
 def wake_up(r, inst, daemon, config, tries, idle_seconds):
     """A 1-recipient mailing to an idle daemon: how long `send` takes, and how long after it returned the daemon
-    records the mailing as finished."""
+    records the mailing as finished. The idle time before each try grows by 1/tries of a second, so that the tries
+    fall at every phase of a daemon that polls each second instead of always at the same one (the wait after a
+    finished mailing would otherwise lock them to its poll)."""
     send_ms, after_ms = [], []
     for n in range(tries):
         progress(f"wake-up try {n + 1} of {tries}")
-        time.sleep(idle_seconds)
+        time.sleep(idle_seconds + n / tries)
         daemon.expect_quiet()
         start = time.perf_counter()
         queued = inst.send(config, "--tag", "sample")
