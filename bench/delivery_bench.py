@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -264,6 +265,19 @@ def sample_message(instance, folder):
     return path
 
 
+def machine_busy_seconds():
+    """CPU seconds all processes on the machine spent busy since boot (/proc/stat), and those stolen by the host."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq) / CLOCK_TICK, steal / CLOCK_TICK
+
+
+def own_cpu_seconds():
+    """CPU seconds of this script and every process it started and reaped (daemons, senders, smtp-sink, commands)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def median(values):
     return statistics.median(values)
 
@@ -425,7 +439,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     body = os.path.join(HERE, "sample-update.md")
     began = time.perf_counter()
-    r = {"recipients": a.recipients, "large": a.large, "rounds": a.rounds}
+    busy_before, steal_before = machine_busy_seconds()
+    r = {"recipients": a.recipients, "large": a.large, "rounds": a.rounds,
+         "load_average_at_start": os.getloadavg()[0]}
     work = tempfile.mkdtemp(prefix="circulate-bench-work-")
     sink = Sink(a.postfix_root)
     try:
@@ -440,6 +456,10 @@ def main():
         sink.stop()
         subprocess.run(["rm", "-rf", work])
     r["seconds"] = time.perf_counter() - began
+    busy, steal = machine_busy_seconds()
+    # What the rest of the machine did meanwhile: the noise in every figure above.
+    r["other_cpu_seconds"] = max(0.0, busy - busy_before - own_cpu_seconds())
+    r["steal_cpu_seconds"] = steal - steal_before
     report(r, a)
 
 
@@ -494,6 +514,11 @@ def report(r, a):
     def ratio(x, y):
         return x / y if y else float("inf")
 
+    others = r["other_cpu_seconds"] / (r["seconds"] * os.cpu_count())
+    print(f"machine: {os.cpu_count()} CPUs; load average {r['load_average_at_start']:.2f} at the start; other processes "
+          f"used {r['other_cpu_seconds']:.0f} CPU-seconds during the run ({others:.0%} of the machine), the host stole "
+          f"{r['steal_cpu_seconds']:.0f}" + ("" if others < 0.05 else
+                                          "  <- NOT QUIET: rates and CPU figures are disturbed; run it again"))
     print(f"message: {r['message_bytes']} bytes (a real personalised multipart/alternative message circulate wrote)")
     print(f"client side on CPU {CLIENT_CPU}, smtp-sink on CPU {SINK_CPU}; medians of {a.rounds} rounds at 1 and 4 "
           f"connections, {a.extra_rounds} at 2 and 8; {a.recipients:,} messages a round")
