@@ -70,6 +70,12 @@ public final class AppDatabase: Sendable {
         try read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "unknown" }
     }
 
+    /// Caps the writer connection's page cache. The daemon's writes touch the queue's newest pages, which the
+    /// operating system caches anyway; SQLite's default 2 MB per connection showed as memory growth while sending.
+    public func limitWriterPageCache(kibibytes: Int) throws(StorageError) {
+        try writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(max(64, kibibytes))") }
+    }
+
     /// A PRAGMA's value as the writer connection sees it (for checks and tests).
     public func writerPragma(_ name: String) throws(StorageError) -> String {
         try writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA \(name)") ?? "" }

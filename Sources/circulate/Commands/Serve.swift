@@ -67,6 +67,7 @@ struct DaemonSetup {
         let poll = try Self.pollInterval(context.environment)
         lock = try InstanceLock.acquire(path: DaemonStatus.lockPath(config))
         let database = try context.database(wakingDaemon: false)
+        try database.limitWriterPageCache(kibibytes: 512)
         let transport = try context.transport()
         transportDescription = transport.description
         // Parsed here so that a broken template stops the daemon at start-up, naming the file and line.

@@ -16,6 +16,16 @@ struct AppDatabaseTests {
         #expect(try db.pool.read { try String.fetchOne($0, sql: "PRAGMA secure_delete") } == "1")
     }
 
+    @Test("the daemon's writer keeps a smaller page cache, and keeps its other settings")
+    func writerPageCache() throws {
+        let scratch = try Scratch()
+        let db = try scratch.database()
+        #expect(try db.writerPragma("cache_size") == "-2000")  // SQLite's default
+        try db.limitWriterPageCache(kibibytes: 512)
+        #expect(try db.writerPragma("cache_size") == "-512")
+        #expect(try db.writerPragma("synchronous") == "2" && db.writerPragma("secure_delete") == "1")
+    }
+
     @Test("opening a missing database without create tells the user to run init")
     func notInitialised() throws {
         let scratch = try Scratch()
