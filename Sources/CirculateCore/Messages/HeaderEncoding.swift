@@ -357,17 +357,8 @@ extension HeaderWriter {
         let secondOfDay = total - days * 86_400
         let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday (4, counting Sunday as 0)
 
-        // Days to civil date in the proleptic Gregorian calendar (Howard Hinnant, "chrono-Compatible Low-Level Date
-        // Algorithms", civil_from_days).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let civil = CivilDate(dayNumber: days)
+        let (year, month, day) = (civil.year, civil.month, civil.day)
 
         begin("Date")
         bytes.append(0x20)

@@ -20,16 +20,8 @@ enum StoredTimestamp {
         let fraction = millis % 1000
         let days = total / 86_400
         let secondOfDay = total % 86_400
-        // Days to civil date in the proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let civil = CivilDate(dayNumber: days)
+        let (year, month, day) = (civil.year, civil.month, civil.day)
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(23)
