@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// The instance's 32-byte secret: it keys the erasure hashes (and, later, unsubscribe tokens).
+/// The instance's 32-byte secret: it keys the erasure hashes and the tokens in messages' links (`LinkToken`).
 ///
 /// Each use derives its own sub-key, so that a value made for one purpose can never be replayed as another.
 public struct InstanceKey: Sendable {
@@ -10,6 +10,8 @@ public struct InstanceKey: Sendable {
     private let unsubscribeKey: [UInt8]
     /// The unsubscribe MAC with its key already set up: the daemon makes a token for every message it sends.
     private let unsubscribeMAC: PreparedMAC
+    /// The MAC of `LinkToken`s (version 2 on), under its own derived key.
+    private let linkTokenMAC: PreparedMAC
     /// An HMAC of a fixed label under the key: it identifies the key (stored in the database, compared at every start)
     /// and reveals nothing of it.
     public let fingerprint: String
@@ -25,6 +27,7 @@ public struct InstanceKey: Sendable {
         suppressionKey = Self.subKey(bytes, purpose: "circulate suppression v1")
         unsubscribeKey = Self.subKey(bytes, purpose: "circulate unsubscribe v1")
         unsubscribeMAC = PreparedMAC(HMAC<SHA256>(key: SymmetricKey(data: unsubscribeKey)))
+        linkTokenMAC = PreparedMAC(HMAC<SHA256>(key: SymmetricKey(data: Self.subKey(bytes, purpose: "circulate link tokens v2"))))
         fingerprint = Self.hex(Self.subKey(bytes, purpose: "circulate key fingerprint v1"))
     }
 
@@ -69,6 +72,13 @@ public struct InstanceKey: Sendable {
         hmac.update(data: Array("member:\(memberID)".utf8))
         let mac = hmac.finalize()
         return "\(memberID)-" + String(Self.hex(mac).prefix(24))
+    }
+
+    /// The full HMAC-SHA256 of `bytes` under the link-token key.
+    func linkMAC(_ bytes: [UInt8]) -> [UInt8] {
+        var hmac = linkTokenMAC.mac
+        hmac.update(data: bytes)
+        return Array(hmac.finalize())
     }
 
     /// Whether a token was made by `unsubscribeToken` for that member.
