@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // The only C in the package: libcurl from the system (Debian: libcurl4-openssl-dev).
@@ -48,11 +51,26 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // The web pages (one-click unsubscribe, health): HTTP lives here, and calls the core.
+        .target(
+            name: "CirculateWeb",
+            dependencies: [
+                "CirculateCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The thin executable: parse, call the library, print.
         .executableTarget(
             name: "circulate",
             dependencies: [
                 "CirculateCore",
+                "CirculateWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,6 +86,14 @@ let package = Package(
         .testTarget(
             name: "CirculateCoreTests",
             dependencies: ["CirculateCore", "CirculateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CirculateWebTests",
+            dependencies: [
+                "CirculateWeb", "CirculateCore", "CirculateTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -157,6 +157,17 @@ public struct Configuration: Sendable, Equatable {
         public var audience = ["key-influencer", "board"]
     }
 
+    /// The web pages: one-click unsubscribe and the operator's health and metrics. Off unless `listen` is set.
+    public struct Web: Sendable, Equatable {
+        /// Where the public pages listen (behind an https proxy); nil: no web server.
+        public var listen: ListenAddress?
+        /// Where `/healthz` and `/metrics` listen, apart from the public pages (behind a proxy every public request
+        /// comes from loopback too).
+        public var metricsListen = ListenAddress(host: "127.0.0.1", port: 8081)
+        /// Addresses of the reverse proxies whose `X-Forwarded-For` names the real client (for rate limits).
+        public var trustedProxies: [String] = []
+    }
+
     /// Where the message templates are.
     public struct Templates: Sendable, Equatable {
         /// A folder of *.mustache files; any file missing there is taken from the built-in copies.
@@ -187,6 +198,8 @@ public struct Configuration: Sendable, Equatable {
     public var list = List()
     /// See `Delivery`.
     public var delivery = Delivery()
+    /// See `Web`.
+    public var web = Web()
     /// See `SMTP`; nil when no relay is configured.
     public var smtp: SMTP?
     /// The file these settings came from; nil when only the built-in defaults are in use.
@@ -214,6 +227,9 @@ public struct Configuration: Sendable, Equatable {
     public var domain: String {
         list.domain ?? String(list.address.split(separator: "@").last ?? "example.org").lowercased()
     }
+    /// Whether messages offer RFC 8058 one-click unsubscribe: only when something serves the link (the web pages are
+    /// on) and people can reach it (a public https address is set).
+    public var offersOneClickUnsubscribe: Bool { web.listen != nil && list.publicBaseURL != nil }
     /// The RFC 2919 List-Id value, without angle brackets.
     public var listID: String {
         if let id = list.listID { return id }

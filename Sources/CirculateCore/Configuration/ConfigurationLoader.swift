@@ -120,6 +120,7 @@ private struct TOMLReader {
         "list": ["address", "from_name", "reply_to", "bounce_address", "domain", "list_id", "public_base_url"],
         "delivery": ["connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial", "retry_maximum",
                      "give_up_after", "in_doubt", "in_doubt_resends", "late_limit", "bounce_limit", "relay_pause"],
+        "web": ["listen", "metrics_listen", "trusted_proxies"],
         "smtp": ["url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
                  "connect_timeout"],
     ]
@@ -165,7 +166,28 @@ private struct TOMLReader {
         try readList(into: &config)
         try readDelivery(into: &config)
         try readWorkflows(into: &config)
+        try readWeb(into: &config)
         config.smtp = try smtp()
+    }
+
+    func readWeb(into config: inout Configuration) throws(ConfigurationError) {
+        for key in ["listen", "metrics_listen"] {
+            guard let text = try string("web", key) else { continue }
+            guard let address = ListenAddress(parsing: text.trimmingCharacters(in: .whitespaces)) else {
+                throw fail("web.\(key) = \"\(TextField.printable(text))\" must be host:port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"")
+            }
+            if key == "listen" { config.web.listen = address } else { config.web.metricsListen = address }
+        }
+        if let text = try string("web", "trusted_proxies") {
+            let proxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for proxy in proxies where !proxy.utf8.allSatisfy({ SMTPRelayConfiguration.isHostByte($0) || $0 == UInt8(ascii: ":") }) {
+                throw fail("web.trusted_proxies: \"\(TextField.printable(proxy))\" is not an IP address; list the proxies' addresses, e.g. \"127.0.0.1, ::1\"")
+            }
+            config.web.trustedProxies = proxies
+        }
+        if let listen = config.web.listen, listen == config.web.metricsListen, listen.port != 0 {
+            throw fail("web.listen and web.metrics_listen are both \(listen); give the health and metrics pages a port of their own (default 127.0.0.1:8081)")
+        }
     }
 
     func readList(into config: inout Configuration) throws(ConfigurationError) {

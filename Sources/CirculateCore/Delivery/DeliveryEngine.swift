@@ -57,6 +57,8 @@ public final class DeliveryEngine: @unchecked Sendable {
     private let clock: @Sendable () -> Date
     /// Told when the engine starts and stops riding out a database problem (nil: it is over), for `queue status`.
     private let problemObserver: @Sendable (String?) -> Void
+    /// Told how each batch of attempts ended (for the operator's metrics).
+    private let tallyObserver: @Sendable (DeliveryTally) -> Void
 
     private let jobs = BlockingQueue<Claim>()
     private let results = BlockingQueue<DeliveryResult>()
@@ -69,7 +71,8 @@ public final class DeliveryEngine: @unchecked Sendable {
     /// Creates an engine; nothing runs until `run()`.
     public init(database: AppDatabase, transport: any MailTransport, builder: any MessageBuilder, settings: Settings,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
-                problemObserver: @escaping @Sendable (String?) -> Void = { _ in }) {
+                problemObserver: @escaping @Sendable (String?) -> Void = { _ in },
+                tallyObserver: @escaping @Sendable (DeliveryTally) -> Void = { _ in }) {
         self.database = database
         self.transport = transport
         self.builder = builder
@@ -77,6 +80,7 @@ public final class DeliveryEngine: @unchecked Sendable {
         self.logger = logger
         self.clock = clock
         self.problemObserver = problemObserver
+        self.tallyObserver = tallyObserver
     }
 
     /// Asks `run()` to finish: no new claims; messages being sent finish and are recorded; claimed messages that
@@ -181,13 +185,16 @@ public final class DeliveryEngine: @unchecked Sendable {
         let wanted = max(1, min(settings.recordBatch, loop.inFlight) - loop.pending.count)
         var finished = results.drain(waitingUpTo: wait, atLeast: wanted)
         var relayTrouble = false
+        var tally = DeliveryTally()
         for index in finished.indices {
             let result = finished[index]
             if let run = loop.streak.observe(result.outcome, recipient: result.claim.recipient, delivery: result.claim.deliveryID) {
                 finished[index].outcome = .relayProblem(run.problem)
                 loop.reopen += run.reopen
             }
-            switch Disposition.of(finished[index].outcome) {
+            let disposition = Disposition.of(finished[index].outcome)
+            tally.count(disposition)
+            switch disposition {
             case .pause: relayTrouble = true
             case .sent, .deferred, .inDoubt: loop.relayAnswered = true
             case .failed(let failure, _) where failure != .notSent: loop.relayAnswered = true
@@ -195,6 +202,7 @@ public final class DeliveryEngine: @unchecked Sendable {
             }
         }
         if relayTrouble { loop.relayAnswered = false }
+        if !tally.isEmpty { tallyObserver(tally) }
         if !finished.isEmpty && loop.pending.isEmpty { loop.firstPendingAt = clock() }
         loop.pending += finished
         let due = loop.pending.count >= settings.recordBatch || loop.pending.count == loop.inFlight || relayTrouble
@@ -338,6 +346,9 @@ public final class DeliveryEngine: @unchecked Sendable {
             case .withdrawn(let mailing, let delivery, let reason):
                 logger.info("mailing \(mailing), message \(delivery): not sent: \(reason)")
             case .paused(let pause):
+                var outage = DeliveryTally()
+                outage.relayPauses = 1
+                tallyObserver(outage)
                 logger.error("delivery paused until \(pause.until.formatted(.iso8601)) (try \(pause.failures) of this outage): \(Redaction.maskingAddresses(in: pause.reason))")
             case .resumed(let since):
                 logger.notice("the relay answers again; delivery resumed after a pause that began \(since.formatted(.iso8601))")

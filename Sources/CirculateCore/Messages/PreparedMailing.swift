@@ -22,7 +22,10 @@ struct PreparedMailing: Sendable {
     let calendar: (event: CalendarEvent, method: CalendarMethod)?
     let attachments: [Attachment]
     let listAddress: String
-    let publicBaseURL: URL?
+    /// Where one-click unsubscribe links point (nil: the web pages are off, so messages carry a mailto link only).
+    let oneClickBaseURL: URL?
+    /// The stream a token's unsubscribe stops (nil: everything, for mail that belongs to no stream).
+    let stream: MailStream?
 
     init(_ context: MailingContext, templates: MessageTemplates, configuration c: Configuration, now: Date) throws {
         let mailing = context.mailing
@@ -30,7 +33,8 @@ struct PreparedMailing: Sendable {
         kind = mailing.kind
         let listAddress = try EmailAddress(c.list.address)
         self.listAddress = c.list.address
-        publicBaseURL = c.list.publicBaseURL
+        oneClickBaseURL = c.offersOneClickUnsubscribe ? c.list.publicBaseURL : nil
+        stream = mailing.stream
         let personal = kind == .report || kind == .reportFollowUp
         if personal {
             // Personal notes from the coordinator: their name in From (the address stays the list's, which the relay
@@ -148,7 +152,7 @@ struct PreparedMailing: Sendable {
         func layout(_ template: MustacheTemplate, body: String, named: Bool) -> SlottedText {
             var values: [String: Any] = [
                 "community": c.community.name, "subject": mailing.subject, "body": body, "footer": footer,
-                "unsubscribe_mailto_only": c.list.publicBaseURL == nil,
+                "unsubscribe_mailto_only": !c.offersOneClickUnsubscribe,
             ]
             if mailing.kind != .coordinatorNotice { values["unsubscribe_link"] = Slot.unsubscribeLink.marker }
             if let closing, !closing.isEmpty { values["closing"] = closing }
@@ -179,13 +183,15 @@ struct PreparedMailing: Sendable {
         var values: [Slot: String] = [.greeting: name]
         var headers = fixedHeaders
         if unsubscribable {
-            let token = memberID.map { key.unsubscribeToken(memberID: $0) } ?? "test"
+            let token = memberID.map { key.write(LinkToken(.unsubscribe, scope: stream.map { .stream($0) } ?? .all, id: $0)) } ?? "test"
             let mailto = "mailto:\(listAddress)?subject=unsubscribe%20\(token)"
-            let https = publicBaseURL.map { base in
-                base.absoluteString.hasSuffix("/") ? "\(base.absoluteString)unsubscribe/\(token)" : "\(base.absoluteString)/unsubscribe/\(token)"
+            // The https link only where something serves it: RFC 8058 one-click, which mailbox providers offer as a button.
+            let https = oneClickBaseURL.map { base in
+                base.absoluteString.hasSuffix("/") ? "\(base.absoluteString)u/\(token)" : "\(base.absoluteString)/u/\(token)"
             }
             values[.unsubscribeLink] = https ?? mailto
             headers.append(.init("List-Unsubscribe", [https, mailto].compactMap { $0 }.map { "<\($0)>" }.joined(separator: ", ")))
+            if https != nil, memberID != nil { headers.append(.init("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")) }
         }
         var invitation: CalendarInvitation?
         if let (template, method) = calendar {

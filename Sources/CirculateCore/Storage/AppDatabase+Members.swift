@@ -150,41 +150,63 @@ extension AppDatabase {
     public func unsubscribe(_ address: EmailAddress, stream: MailStream?, source: String, recordedBy: String,
                             key: InstanceKey?, now: Date) throws -> UnsubscribeOutcome {
         try write { db in
-            var member = try Self.existingMember(db, address, key: key)
-            guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
-            let outcome: UnsubscribeOutcome
-            if let stream {
-                guard member.status == .active, member.streams[stream] else {
-                    return .alreadyUnsubscribed(since: try Self.lastWithdrawal(db, member: id, stream: stream) ?? member.statusChangedAt)
-                }
-                try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source,
-                                wording: nil, by: recordedBy, now: now)
-                member.streams[stream] = false
-                try OutboundQueue.cancel(db, .member(id, stream: stream), reason: "the recipient left \(stream.rawValue)", now: now)
-                if member.streams.isEmpty {
-                    try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
-                    member.status = .unsubscribed
-                    member.lawfulBasis = nil
-                    member.statusChangedAt = now
-                    outcome = .unsubscribed
-                } else {
-                    outcome = .streamStopped(stream, remaining: member.streams.enabled)
-                }
-            } else {
-                guard member.status != .unsubscribed else { return .alreadyUnsubscribed(since: member.statusChangedAt) }
-                try Self.record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source,
-                                wording: nil, by: recordedBy, now: now)
+            try Self.unsubscribe(db, try Self.existingMember(db, address, key: key), stream: stream, source: source,
+                                 recordedBy: recordedBy, now: now)
+        }
+    }
+
+    /// The same for the member a link token names; nil when there is no such member (erased, or never was), which the
+    /// caller answers exactly as it answers a bad token.
+    public func unsubscribe(memberID: Int64, stream: MailStream?, source: String, recordedBy: String,
+                            now: Date) throws -> UnsubscribeOutcome? {
+        try write { db in
+            guard let member = try Member.fetchOne(db, key: memberID) else { return nil }
+            return try Self.unsubscribe(db, member, stream: stream, source: source, recordedBy: recordedBy, now: now)
+        }
+    }
+
+    /// Whether a member with this number exists (a link's token may name one since erased).
+    public func memberExists(id: Int64) throws -> Bool {
+        try read { db in try Member.exists(db, key: id) }
+    }
+
+    /// Leaving, inside the caller's transaction: the consent event, the member's state, and their queued mail cancelled.
+    static func unsubscribe(_ db: Database, _ found: Member, stream: MailStream?, source: String, recordedBy: String,
+                            now: Date) throws -> UnsubscribeOutcome {
+        var member = found
+        guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
+        let outcome: UnsubscribeOutcome
+        if let stream {
+            guard member.status == .active, member.streams[stream] else {
+                return .alreadyUnsubscribed(since: try Self.lastWithdrawal(db, member: id, stream: stream) ?? member.statusChangedAt)
+            }
+            try Self.record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source,
+                            wording: nil, by: recordedBy, now: now)
+            member.streams[stream] = false
+            try OutboundQueue.cancel(db, .member(id, stream: stream), reason: "the recipient left \(stream.rawValue)", now: now)
+            if member.streams.isEmpty {
                 try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
                 member.status = .unsubscribed
                 member.lawfulBasis = nil
-                member.streams = .none
                 member.statusChangedAt = now
                 outcome = .unsubscribed
+            } else {
+                outcome = .streamStopped(stream, remaining: member.streams.enabled)
             }
-            member.updatedAt = now
-            try member.update(db)
-            return outcome
+        } else {
+            guard member.status != .unsubscribed else { return .alreadyUnsubscribed(since: member.statusChangedAt) }
+            try Self.record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source,
+                            wording: nil, by: recordedBy, now: now)
+            try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
+            member.status = .unsubscribed
+            member.lawfulBasis = nil
+            member.streams = .none
+            member.statusChangedAt = now
+            outcome = .unsubscribed
         }
+        member.updatedAt = now
+        try member.update(db)
+        return outcome
     }
 
     // MARK: - Building blocks shared by the transactions above (always called inside one)

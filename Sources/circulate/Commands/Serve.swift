@@ -1,5 +1,6 @@
 import ArgumentParser
 import CirculateCore
+import CirculateWeb
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -30,7 +31,8 @@ extension Circulate {
                 throw ExitCode(ExitStatus.code(for: failure.kind))
             }
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: setup.service), .init(service: setup.scheduler)],
+                services: [.init(service: setup.service), .init(service: setup.scheduler)]
+                    + setup.web.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             setup.notifier.ready(status: "delivering through \(setup.transportDescription)")
@@ -60,6 +62,8 @@ struct DaemonSetup {
     let state: DaemonStateFile
     /// Commands' wake-ups (nil: the daemon relies on its poll alone).
     let wakeUps: WakeSignal.Listener?
+    /// The web pages' servers (none unless `[web] listen` is set).
+    let web: [any Service]
 
     init(_ global: GlobalOptions, logger: Logger) throws {
         let context = try CommandContext(global)
@@ -76,13 +80,35 @@ struct DaemonSetup {
         state = DaemonStateFile(path: DaemonState.path(forDatabase: config.storage.database), logger: logger)
         var settings = DeliveryEngine.Settings(config.delivery)
         settings.pollInterval = poll ?? settings.pollInterval
+        let health = DaemonHealth()
+        let metrics = WebMetrics()
         let engine = DeliveryEngine(database: database, transport: transport, builder: builder,
                                     settings: settings, logger: logger, clock: context.clock,
-                                    problemObserver: { [state] problem in state.report(problem) })
+                                    problemObserver: { [state] problem in
+                                        state.report(problem)
+                                        health.storageProblem(problem)
+                                    },
+                                    tallyObserver: { tally in metrics.record(tally) })
         let alarm = Alarm()
         scheduler = SchedulerService(scheduler: WorkflowScheduler(database: database, context: try context.workflowContext(templates),
                                                                   logger: logger, clock: context.clock),
-                                     alarm: alarm, longestWait: poll ?? 60, queued: { engine.wake() }, logger: logger)
+                                     alarm: alarm, longestWait: poll ?? 60, queued: { engine.wake() },
+                                     ticked: {
+                                         health.schedulerTicked()
+                                         metrics.schedulerTicked()
+                                     }, logger: logger)
+        if let listen = config.web.listen {
+            try ListenCheck.check(listen, setting: "web.listen")
+            try ListenCheck.check(config.web.metricsListen, setting: "web.metrics_listen")
+            let site = WebSite(database: database, configuration: config,
+                               key: try InstanceSetup.requireKey(config, environment: context.environment),
+                               pages: try WebPages(directory: config.templates.directory), metrics: metrics, health: health,
+                               clock: context.clock, logger: logger)
+            web = site.services()
+            logger.info("web pages on \(listen)\(site.publicPath); health and metrics on \(config.web.metricsListen)")
+        } else {
+            web = []
+        }
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
         // Taken only now that the lock is held: a socket file already there was left by a daemon that died.
@@ -182,6 +208,8 @@ struct SchedulerService: Service, CustomStringConvertible {
     let longestWait: TimeInterval
     /// Called when a step queued mail: the delivery engine need not wait for its own poll.
     let queued: @Sendable () -> Void
+    /// Called after each look for due work (health and metrics).
+    let ticked: @Sendable () -> Void
     let logger: Logger
 
     var description: String { "SchedulerService" }
@@ -218,6 +246,7 @@ struct SchedulerService: Service, CustomStringConvertible {
                 let report = try scheduler.tick()
                 let steps = [report.updates, report.notices, report.sessionFollowUps, report.reminders, report.reportFollowUps]
                 if steps.joined().contains(where: { $0.added > 0 }) { queued() }
+                ticked()
             } catch let error as StorageError where !error.isTransient {
                 throw error  // a broken invariant: the daemon stops (systemd restarts it)
             } catch let failure as any Failure {

@@ -77,7 +77,10 @@ struct SpamAssassinTests {
         config.community.name = "Riverside Community of Practice"
         config.list.address = "cop@example.org"
         config.list.publicBaseURL = publicBaseURL
-        if publicBaseURL != nil { config.list.replyTo = "coordinator@example.org" }
+        if publicBaseURL != nil {
+            config.list.replyTo = "coordinator@example.org"
+            config.web.listen = ListenAddress(host: "127.0.0.1", port: 8080)  // one-click links only where something serves them
+        }
 
         _ = try db.addMember(person("ann.example@example.org", name: "Ann Example", tags: ["member"]), grant: grant(),
                              key: testKey, rejoin: false, now: testNow)
@@ -197,7 +200,11 @@ struct SpamAssassinTests {
             let headers = (result["headers"] as? [[String]] ?? []).filter { $0.first == "List-Unsubscribe" }
             let unsubscribe = headers.first?.last ?? ""
             #expect(headers.count == 1 && unsubscribe.contains("<mailto:cop@example.org?subject=unsubscribe%20"), "\(message.label)")
-            #expect(unsubscribe.contains("<https://lists.example.org/cop/unsubscribe/") == message.https, "\(message.label)")
+            #expect(unsubscribe.contains("<https://lists.example.org/cop/u/") == message.https, "\(message.label)")
+            // RFC 8058: the one-click POST header goes with an https link to a member, and only then.
+            let post = (result["headers"] as? [[String]] ?? []).filter { $0.first == "List-Unsubscribe-Post" }.map { $0.last ?? "" }
+            let personal = !unsubscribe.contains("/u/test>")  // a test message to someone not on the list has no real link
+            #expect(post == (message.https && personal ? ["List-Unsubscribe=One-Click"] : []), "\(message.label)")
         }
         #expect(structure.status == 0)
     }
