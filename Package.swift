@@ -22,18 +22,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
-        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
-        // The only C in the package: libcurl from the system (Debian: libcurl4-openssl-dev).
+        // libcurl from the system (Debian: libcurl4-openssl-dev).
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // cmark-gfm, GitHub Flavored Markdown's reference implementation (Debian: libcmark-gfm-dev and
+        // libcmark-gfm-extensions-dev). Its module map links the static archives, so that an installed binary needs no
+        // cmark-gfm package; there is no pkgConfig here because its Libs would add the shared libraries as well.
+        .systemLibrary(
+            name: "CCmarkGFM",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]
         ),
         // All behaviour lives here; it knows nothing of the command line.
         .target(
@@ -46,7 +52,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Ink", package: "Ink"),
+                "CCmarkGFM",
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings

@@ -15,7 +15,13 @@ character in a value can break the line), with these keys:
                      header-syntax, header-count, forbidden-header (Cc/Bcc), to-count, header-8bit,
                      date-format, message-id-format, mime-version, encoded-word, parser-defect,
                      transfer-encoding, charset, qp-line-too-long, qp-trailing-whitespace, qp-invalid-escape,
-                     base64-line-too-long, base64-invalid, boundary-in-content
+                     base64-line-too-long, base64-invalid, boundary-in-content,
+                   and for text/html parts (read with a tag stack over Python's html.parser, which does not check
+                   balance by itself): html-unbalanced (an end tag that closes nothing open, or a tag left open),
+                   html-nesting (a block inside <p>, which browsers would silently split), html-unknown-tag (a tag
+                   outside the set circulate's layouts and Markdown produce), html-attribute (an on* handler),
+                   html-unsafe-url (an href or src that is not http, https or mailto), html-unescaped (a "<" or "&"
+                   in text that is not a tag or a character reference)
   warnings         list of strings "<code>: <detail>" that do not fail the check:
                      long-header-line (> 78 octets, allowed when a line cannot be folded shorter)
   smtputf8         true when the header section holds raw UTF-8 (allowed only in address fields; RFC 6532)
@@ -28,7 +34,9 @@ character in a value can break the line), with these keys:
                      content_type, params (Content-Type parameters except boundary, decoded), transfer_encoding,
                      disposition (or null), filename (RFC 2231 filename* if present, else filename; or null),
                      filename_fallback (the plain filename= when filename* is also present; else null),
-                     size and sha256 (of the decoded bytes), text (decoded str for text/* parts; else null).
+                     size and sha256 (of the decoded bytes), text (decoded str for text/* parts; else null),
+                     html_text (for text/html: the text a reader sees, character references decoded; else null),
+                     html_urls (for text/html: every href and src in order; else null).
                      Line breaks in "text" are exactly as decoded (CRLF for circulate's output).
 
 Exit status: 0 when every file is ok, 1 when any file has a violation, 2 on a usage error.
@@ -48,6 +56,7 @@ import email.message
 import email.policy
 import email.utils
 import hashlib
+import html.parser
 import json
 import re
 import sys
@@ -68,6 +77,18 @@ ADJACENT_ENCODED_WORDS_RE = re.compile("(" + ENCODED_WORD + r")[ \t]*(?:\r\n)?[ 
 QUOTED_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
 BASE64_LINE_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 QP_ESCAPE_RE = re.compile(r"=(?![0-9A-F]{2})")
+# What the layouts and cmark-gfm's rendering of Markdown produce; anything else in a message is a mistake to look at.
+HTML_KNOWN_TAGS = {
+    "html", "head", "meta", "title", "body", "div", "span", "p", "br", "hr", "a", "strong", "b", "em", "i", "del",
+    "s", "code", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "img", "table", "thead",
+    "tbody", "tr", "th", "td", "sup", "sub", "small",
+}
+HTML_VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+HTML_BLOCK_TAGS = {"div", "p", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "hr"}
+HTML_URL_SCHEMES = ("http:", "https:", "mailto:")
+# A "<" that starts no tag, comment or declaration, and an "&" that starts no character reference.
+HTML_STRAY_LT_RE = re.compile(r"<(?![A-Za-z/!])")
+HTML_STRAY_AMP_RE = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)")
 
 
 def check_file(path):
@@ -290,6 +311,8 @@ def describe_leaf(part, boundaries, violations):
         "size": len(decoded),
         "sha256": hashlib.sha256(decoded).hexdigest(),
         "text": None,
+        "html_text": None,
+        "html_urls": None,
     }
     if part.get_content_maintype() == "text" and part.get_content_disposition() is None:
         charset = part.get_content_charset()
@@ -299,7 +322,80 @@ def describe_leaf(part, boundaries, violations):
             leaf["text"] = decoded.decode("utf-8")
         except UnicodeDecodeError as error:
             violations.append("charset: %s is not valid UTF-8 (%s)" % (content_type, error))
+        if content_type == "text/html" and leaf["text"] is not None:
+            leaf["html_text"], leaf["html_urls"] = check_html(leaf["text"], violations)
     return leaf
+
+
+class HTMLStructure(html.parser.HTMLParser):
+    """A stack of open elements: html.parser reports tags one by one and checks nothing about how they nest."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack = []
+        self.problems = []
+        self.text = []
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        self.element(tag, attrs)
+        if tag not in HTML_VOID_TAGS:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.element(tag, attrs)
+        if tag not in HTML_VOID_TAGS:
+            self.problems.append("html-unbalanced: <%s/> is not a void element" % tag)
+
+    def element(self, tag, attrs):
+        if tag not in HTML_KNOWN_TAGS:
+            self.problems.append("html-unknown-tag: <%s>" % tag)
+        if tag in HTML_BLOCK_TAGS and "p" in self.stack:
+            self.problems.append("html-nesting: <%s> inside <p>" % tag)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append("html-attribute: %s on <%s>" % (name, tag))
+            if name in ("href", "src"):
+                self.urls.append(value or "")
+                if not (value or "").strip().lower().startswith(HTML_URL_SCHEMES):
+                    self.problems.append("html-unsafe-url: %s=%r on <%s>" % (name, value, tag))
+        if tag in ("br", "p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr", "div"):
+            self.text.append("\n")
+        elif tag in ("td", "th"):
+            self.text.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in HTML_VOID_TAGS:
+            self.problems.append("html-unbalanced: </%s> ends a void element" % tag)
+        elif not self.stack or self.stack[-1] != tag:
+            self.problems.append("html-unbalanced: </%s> while <%s> is open" % (tag, self.stack[-1] if self.stack else ""))
+            if tag in self.stack:
+                del self.stack[len(self.stack) - 1 - self.stack[::-1].index(tag):]
+        else:
+            self.stack.pop()
+        if tag in ("p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "div"):
+            self.text.append("\n")
+
+    def handle_data(self, data):
+        if "title" not in self.stack:
+            self.text.append(data)
+
+
+def check_html(text, violations):
+    """The text/html part's structure; returns its visible text and its URLs."""
+    parser = HTMLStructure()
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        parser.problems.append("html-unbalanced: <%s> never closed" % "><".join(parser.stack))
+    # Outside tags only: comments and the doctype are skipped, and attribute values are checked by the parser above.
+    outside = re.sub(r"<!--.*?-->|<![^>]*>|<[A-Za-z/][^>]*>", "", text, flags=re.S)
+    for pattern in (HTML_STRAY_LT_RE, HTML_STRAY_AMP_RE):
+        stray = pattern.search(outside)
+        if stray:
+            parser.problems.append("html-unescaped: %r in %r" % (stray.group(0), outside[max(0, stray.start() - 20):stray.end() + 20]))
+    violations.extend("%s" % problem for problem in parser.problems)
+    return "".join(parser.text), parser.urls
 
 
 def filenames(part, violations):

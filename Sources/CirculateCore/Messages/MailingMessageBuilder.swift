@@ -1,5 +1,4 @@
 import Foundation
-import Ink
 
 /// Composes each recipient's message of a mailing: the templates and Markdown are rendered once per mailing, with
 /// placeholders for what differs per person (name, unsubscribe link), so that one message costs little more than

@@ -1,5 +1,4 @@
 import Foundation
-import Ink
 import Mustache
 
 /// Everything about a mailing's messages that is the same for every recipient, rendered once.
@@ -111,7 +110,8 @@ struct PreparedMailing: Sendable {
                 "community": c.community.name, "coordinator_name": c.coordinatorName, "subject": mailing.subject,
             ]
             if !mailing.bodyMarkdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                values["content"] = html ? MarkdownParser().html(from: mailing.bodyMarkdown) : PlainText.fromMarkdown(mailing.bodyMarkdown)
+                let content = MarkdownDocument(mailing.bodyMarkdown)
+                values["content"] = html ? content.html : content.text
             }
             if let session = context.session { values["session"] = Self.sessionValues(session, zone: zone, html: html, templates: templates) }
             if mailing.kind == .thankYou || mailing.kind == .missedYou || mailing.kind == .noShow {
@@ -221,7 +221,8 @@ struct PreparedMailing: Sendable {
         if let link = s.onlineLink { v["online_link"] = link }
         if let facilitator = s.facilitator { v["facilitator"] = facilitator }
         if let notes = s.notesMarkdown, !notes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            v["summary"] = html ? MarkdownParser().html(from: notes) : PlainText.fromMarkdown(notes)
+            let summary = MarkdownDocument(notes)
+            v["summary"] = html ? summary.html : summary.text
             v["has_summary"] = true
         }
         // The session's block (title, time, place...) as every kind shows it.

@@ -61,6 +61,42 @@ struct CheckMessageScriptTests {
             #expect(files.map { $0["size"] as? Int } == message.attachments.map(\.data.count))
         }
     }
+
+    @Test("the HTML part's structure is checked: balance, nesting, known tags, handlers, URL schemes, escaping")
+    func htmlStructureViolations() throws {
+        let cases: [(html: String, code: String)] = [
+            ("<p>Open paragraph</p>\n<p>never closed", "html-unbalanced"),
+            ("<p>One</p></div>", "html-unbalanced"),
+            ("<p>Before<ul><li>item</li></ul></p>", "html-nesting"),
+            ("<p><marquee>moving</marquee></p>", "html-unknown-tag"),
+            ("<p onclick=\"go()\">Click</p>", "html-attribute"),
+            ("<p><a href=\"javascript:alert(1)\">here</a></p>", "html-unsafe-url"),
+            ("<p><img src=\"data:image/png;base64,AAAA\" alt=\"x\" /></p>", "html-unsafe-url"),
+            ("<p>Write to <kim@example.org> today</p>", "html-unknown-tag"),
+            ("<p>Fish & chips for a < b</p>", "html-unescaped"),
+        ]
+        let good = "<p>Fish &amp; chips for a &lt; b, <a href=\"https://example.org/\">link</a><br><img src=\"https://example.org/i.png\" alt=\"\" /></p>"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("circulate-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var paths: [String] = []
+        for (index, html) in ([good] + cases.map(\.html)).enumerated() {
+            let url = directory.appendingPathComponent("\(index).eml")
+            try Data(try MessageComposer.compose(Sample.message(html: html), boundarySeed: "h\(index)")).write(to: url)
+            paths.append(url.path)
+        }
+        let (_, output) = try CheckerScript.run(paths)
+        let results = output.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        try #require(results.count == paths.count, "\(output)")
+        #expect(results[0]["ok"] as? Bool == true, "\(results[0]["violations"] ?? "")")
+        let htmlPart = (results[0]["parts"] as? [[String: Any]])?.first { $0["content_type"] as? String == "text/html" }
+        #expect(htmlPart?["html_text"] as? String == "\nFish & chips for a < b, link\n\n", "the reader's text, references decoded")
+        #expect(htmlPart?["html_urls"] as? [String] == ["https://example.org/", "https://example.org/i.png"])
+        for (index, expected) in cases.enumerated() {
+            let violations = results[index + 1]["violations"] as? [String] ?? []
+            #expect(violations.contains { $0.hasPrefix(expected.code + ":") }, "\(expected.html): \(violations)")
+        }
+    }
 }
 
 /// Where the checker script and a Python interpreter are.
