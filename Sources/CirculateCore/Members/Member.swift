@@ -10,6 +10,8 @@ public struct Member: Codable, Sendable, Equatable {
     public var emailKey: String
     /// Display name; may be empty.
     public var name: String
+    /// The name they go by, used in greetings instead of `name` ("Sam" for "Samantha Example").
+    public var knownAs: String? = nil
     /// Organisation, if known.
     public var organisation: String?
     /// Active, unsubscribed or bounced.

@@ -8,20 +8,32 @@ public struct NewMember: Sendable, Equatable {
     public var name: String
     /// Organisation, if any.
     public var organisation: String?
+    /// The name they go by, for greetings; nil for their full name.
+    public var knownAs: String? = nil
     /// Roles and free tags.
     public var tags: [String]
     /// Streams; nil means the defaults for the lawful basis.
     public var streams: StreamPreferences?
 
     /// Checks the free-text fields.
-    public init(address: EmailAddress, name: String, organisation: String?, tags: [String] = [],
+    public init(address: EmailAddress, name: String, organisation: String?, knownAs: String? = nil, tags: [String] = [],
                 streams: StreamPreferences? = nil) throws(InvalidField) {
         self.address = address
         self.name = try TextField.clean(name, field: "name")
+        self.knownAs = try Self.knownAs(knownAs)
         let org = try organisation.map { (o) throws(InvalidField) in try TextField.clean(o, field: "organisation") }
         self.organisation = (org ?? "").isEmpty ? nil : org
         self.tags = tags
         self.streams = streams
+    }
+}
+
+extension NewMember {
+    /// A "known as" name checked like any name; empty means none.
+    public static func knownAs(_ text: String?) throws(InvalidField) -> String? {
+        guard let text else { return nil }
+        let clean = try TextField.clean(text, field: "known as")
+        return clean.isEmpty ? nil : clean
     }
 }
 
@@ -33,6 +45,8 @@ public struct MemberChanges: Sendable, Equatable {
     public var name: String?
     /// A new organisation; `.some(nil)` clears it.
     public var organisation: String??
+    /// A new "known as" name; `.some(nil)` clears it (greetings use the full name again).
+    public var knownAs: String??
     /// Roles/tags to add.
     public var addTags: [String] = []
     /// Roles/tags to remove.
@@ -56,7 +70,7 @@ public struct MemberChanges: Sendable, Equatable {
 
     /// Whether anything at all is asked for.
     public var isEmpty: Bool {
-        newAddress == nil && name == nil && organisation == nil && addTags.isEmpty && removeTags.isEmpty
+        newAddress == nil && name == nil && organisation == nil && knownAs == nil && addTags.isEmpty && removeTags.isEmpty
             && enableStreams.isEmpty && disableStreams.isEmpty && resubscribe == nil
     }
 }

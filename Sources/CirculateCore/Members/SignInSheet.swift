@@ -14,6 +14,8 @@ public struct SignInSheet: Sendable {
         public var name: String
         /// The Organisation cell.
         public var organisation: String
+        /// The Known as / Preferred name cell, if the sheet has that column.
+        public var knownAs: String? = nil
         /// The Consent cell, if the sheet has that column.
         public var consent: String?
         /// The Roles/Tags cell, if any.
@@ -73,9 +75,10 @@ public struct SignInSheet: Sendable {
             rows.append(Row(number: index + 1, email: cell(columns.email), name: name,
                             organisation: cell(columns.organisation),
                             consent: columns.consent.map { cell($0) }, tags: columns.tags.map { cell($0) }))
+            rows[rows.count - 1].knownAs = columns.knownAs.map { cell($0) }
         }
         let used = Set([columns.email, columns.name, columns.firstName, columns.lastName, columns.organisation,
-                        columns.consent, columns.tags].compactMap { $0 })
+                        columns.consent, columns.tags, columns.knownAs].compactMap { $0 })
         let ignored = header.indices.filter { !used.contains($0) }
             .map { header[$0].trimmedSpaces }.filter { !$0.isEmpty }
         return SignInSheet(rows: rows, hasConsentColumn: columns.consent != nil, ignoredColumns: ignored, encodingNote: note)
@@ -124,6 +127,8 @@ public struct SignInSheet: Sendable {
     /// Which column holds what, matched loosely on the header's letters and digits.
     struct Columns {
         var email: Int?, name: Int?, firstName: Int?, lastName: Int?, organisation: Int?, consent: Int?, tags: Int?
+        /// The name a person goes by, for greetings.
+        var knownAs: Int?
 
         init(header: [String]) {
             let keys = header.map { cell in
@@ -142,6 +147,7 @@ public struct SignInSheet: Sendable {
                                     "employer", "agency", "organisations", "organizations"].contains($0) }
                 ?? first { $0.hasPrefix("organi") }
             tags = first { ["role", "roles", "tag", "tags", "group", "groups", "rolestags", "roletags"].contains($0) }
+            knownAs = first { ["knownas", "preferredname", "nickname", "namepreferred", "goesby"].contains($0) }
             if consent == email { consent = nil }
         }
     }

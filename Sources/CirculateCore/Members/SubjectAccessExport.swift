@@ -17,6 +17,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public struct Person: Sendable, Equatable, Codable {
         public var email: String
         public var name: String
+        /// The name they go by in greetings, if they gave one.
+        public var knownAs: String?
         public var organisation: String?
         public var status: String
         public var lawfulBasis: String?

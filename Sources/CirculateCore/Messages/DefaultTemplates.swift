@@ -32,11 +32,16 @@ Thank you for being part of {{community}}.{{#next_session}} Our next session is 
 {{{details}}}
 {{/session}}
 {{{content}}}
-<p>What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself. There is no need to prepare anything.</p>
+<p>What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself.{{^personal}} There is no need to prepare anything.{{/personal}}</p>
+{{#personal}}
+<p>If you are coming to speak or to present, just reply to this email and we will agree the details with you beforehand.</p>
+{{/personal}}
 {{#calendar_attached}}
 <p>A calendar invitation is attached, so you can add the session to your calendar in one step.</p>
 {{/calendar_attached}}
-<p>If you cannot come, just reply to this email to send your apologies; we will send you a summary afterwards.</p>
+{{#session}}
+<p>If you cannot come, just reply to this email to send your apologies{{#promises_summary}}; we will send you a summary afterwards{{/promises_summary}}.</p>
+{{/session}}
 
 """#,
         "invitation.txt.mustache": #"""
@@ -51,13 +56,19 @@ You are warmly invited to our next session:
 {{content}}
 {{/content}}
 
-What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself. There is no need to prepare anything.
+What to expect: a short introduction to the topic, then conversation in small groups. Everyone's experience counts here, whether you work in a service, commission one, or have used one yourself.{{^personal}} There is no need to prepare anything.{{/personal}}
+{{#personal}}
+
+If you are coming to speak or to present, just reply to this email and we will agree the details with you beforehand.
+{{/personal}}
 {{#calendar_attached}}
 
 A calendar invitation is attached, so you can add the session to your calendar in one step.
 {{/calendar_attached}}
 
-If you cannot come, just reply to this email to send your apologies; we will send you a summary afterwards.
+{{#session}}
+If you cannot come, just reply to this email to send your apologies{{#promises_summary}}; we will send you a summary afterwards{{/promises_summary}}.
+{{/session}}
 
 """#,
         "message.html.mustache": #"""
@@ -105,7 +116,7 @@ or reply and tell us.
 """#,
         "missed-you.html.mustache": #"""
 {{#session}}
-<p>We missed you at <strong>{{title}}</strong> on {{day}}, and thank you for letting us know you could not come. Here is what happened, so that you are not left out.</p>
+<p>We missed you at our session “<strong>{{title}}</strong>” on {{day}}, and thank you for letting us know you could not come.{{#has_summary}} Here is what happened, so that you are not left out.{{/has_summary}}</p>
 {{/session}}
 {{{follow_up}}}
 
@@ -113,14 +124,14 @@ or reply and tell us.
         "missed-you.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
-We missed you at {{title}} on {{day}}, and thank you for letting us know you could not come. Here is what happened, so that you are not left out.
+We missed you at our session “{{title}}” on {{day}}, and thank you for letting us know you could not come.{{#has_summary}} Here is what happened, so that you are not left out.{{/has_summary}}
 {{/session}}
 {{follow_up}}
 
 """#,
         "no-show.html.mustache": #"""
 {{#session}}
-<p>We were sorry not to see you at <strong>{{title}}</strong> on {{day}}; we hope all is well. Here is what happened, so that you are not left out.</p>
+<p>We were sorry not to see you at our session “<strong>{{title}}</strong>” on {{day}}; we hope all is well.{{#has_summary}} Here is what happened, so that you are not left out.{{/has_summary}}</p>
 {{/session}}
 {{{follow_up}}}
 
@@ -128,7 +139,7 @@ We missed you at {{title}} on {{day}}, and thank you for letting us know you cou
         "no-show.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
-We were sorry not to see you at {{title}} on {{day}}; we hope all is well. Here is what happened, so that you are not left out.
+We were sorry not to see you at our session “{{title}}” on {{day}}; we hope all is well.{{#has_summary}} Here is what happened, so that you are not left out.{{/has_summary}}
 {{/session}}
 {{follow_up}}
 
@@ -178,7 +189,7 @@ We look forward to seeing you. If you can no longer come, just reply to this ema
 """#,
         "report-follow-up.html.mustache": #"""
 {{#report}}
-<p>On {{distributed_day}} I sent you <strong>{{title}}</strong>, the report of {{community}}{{#topic}} on {{topic}}{{/topic}}. I know how full inboxes get, so I wanted to follow up once.</p>
+<p>On {{distributed_day}} I sent you “<strong>{{title}}</strong>”, the report of {{community}}{{#topic}} on “{{topic}}”{{/topic}}. I know how full inboxes get, so I wanted to follow up once.</p>
 {{#link}}
 <p>You can read it here: <a href="{{link}}">{{link}}</a></p>
 {{/link}}
@@ -195,7 +206,7 @@ We look forward to seeing you. If you can no longer come, just reply to this ema
         "report-follow-up.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#report}}
-On {{distributed_day}} I sent you {{title}}, the report of {{community}}{{#topic}} on {{topic}}{{/topic}}. I know how full inboxes get, so I wanted to follow up once.
+On {{distributed_day}} I sent you “{{title}}”, the report of {{community}}{{#topic}} on “{{topic}}”{{/topic}}. I know how full inboxes get, so I wanted to follow up once.
 
 {{#link}}
 You can read it here: {{link}}
@@ -214,7 +225,7 @@ With thanks,
 """#,
         "report-notice.html.mustache": #"""
 {{#report}}
-<p>Our report <strong>{{title}}</strong>{{#topic}} on {{topic}}{{/topic}} is now published. It would not exist without everyone who came along and shared their experience; thank you.</p>
+<p>Our report “<strong>{{title}}</strong>”{{#topic}}, from our work on “{{topic}}”,{{/topic}} is now published. It would not exist without everyone who came along and shared their experience; thank you.</p>
 <p>Read it here: <a href="{{link}}">{{link}}</a></p>
 <p>Please pass it on to anyone who would find it useful.</p>
 {{/report}}
@@ -223,7 +234,7 @@ With thanks,
         "report-notice.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#report}}
-Our report {{title}}{{#topic}} on {{topic}}{{/topic}} is now published. It would not exist without everyone who came along and shared their experience; thank you.
+Our report “{{title}}”{{#topic}}, from our work on “{{topic}}”,{{/topic}} is now published. It would not exist without everyone who came along and shared their experience; thank you.
 
 Read it here: {{link}}
 
@@ -233,7 +244,7 @@ Please pass it on to anyone who would find it useful.
 """#,
         "report.html.mustache": #"""
 {{#report}}
-<p>I am writing to share <strong>{{title}}</strong>, the report of {{community}}{{#topic}} on {{topic}}{{/topic}}. It brings together what practitioners, commissioners and people with lived experience told us, and what they would change.</p>
+<p>I am writing to share “<strong>{{title}}</strong>”, the report of {{community}}{{#topic}} on “{{topic}}”{{/topic}}. It brings together what practitioners, commissioners and people with lived experience told us, and what they would change.</p>
 {{/report}}
 {{{content}}}
 {{#report}}
@@ -253,7 +264,7 @@ Please pass it on to anyone who would find it useful.
         "report.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#report}}
-I am writing to share {{title}}, the report of {{community}}{{#topic}} on {{topic}}{{/topic}}. It brings together what practitioners, commissioners and people with lived experience told us, and what they would change.
+I am writing to share “{{title}}”, the report of {{community}}{{#topic}} on “{{topic}}”{{/topic}}. It brings together what practitioners, commissioners and people with lived experience told us, and what they would change.
 {{/report}}
 {{#content}}
 
@@ -278,7 +289,7 @@ With thanks,
 """#,
         "session-cancelled.html.mustache": #"""
 {{#session}}
-<p>We are sorry to say that <strong>{{title}}</strong>, planned for {{when}}, will not go ahead.</p>
+<p>We are sorry to say that our session “<strong>{{title}}</strong>”, planned for {{when}}, will not go ahead.</p>
 {{/session}}
 {{{content}}}
 {{#calendar_attached}}
@@ -290,7 +301,7 @@ With thanks,
         "session-cancelled.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
-We are sorry to say that {{title}}, planned for {{when}}, will not go ahead.
+We are sorry to say that our session “{{title}}”, planned for {{when}}, will not go ahead.
 {{/session}}
 {{#content}}
 
@@ -305,8 +316,13 @@ We will be in touch about the next session. Thank you for your patience.
 
 """#,
         "session-changed.html.mustache": #"""
-<p>Please note a change to a session you were invited to. The details are now:</p>
 {{#session}}
+{{#moved_from}}
+<p>Please note a new date for our session “<strong>{{title}}</strong>”: it was planned for {{moved_from}}, and is now on {{when}}.</p>
+{{/moved_from}}
+{{^moved_from}}
+<p>Please note a change to our session “<strong>{{title}}</strong>”, which you were invited to. The details are now:</p>
+{{/moved_from}}
 {{{details}}}
 {{/session}}
 {{#calendar_attached}}
@@ -317,9 +333,14 @@ We will be in touch about the next session. Thank you for your patience.
 """#,
         "session-changed.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
-Please note a change to a session you were invited to. The details are now:
-
 {{#session}}
+{{#moved_from}}
+Please note a new date for our session “{{title}}”: it was planned for {{moved_from}}, and is now on {{when}}.
+{{/moved_from}}
+{{^moved_from}}
+Please note a change to our session “{{title}}”, which you were invited to. The details are now:
+{{/moved_from}}
+
 {{details}}
 {{/session}}
 {{#calendar_attached}}
@@ -332,7 +353,7 @@ Sorry for any trouble this causes. If you can no longer come, just reply to let 
 """#,
         "session-details.html.mustache": #"""
 <p><strong>{{title}}</strong><br>
-{{#topic}}Part of our work on {{topic}}<br>
+{{#topic}}Part of our work on “{{topic}}”<br>
 {{/topic}}{{when}}<br>
 {{#location}}{{location}}<br>
 {{/location}}{{#online_link}}Online: <a href="{{online_link}}">{{online_link}}</a><br>
@@ -344,7 +365,7 @@ Sorry for any trouble this causes. If you can no longer come, just reply to let 
 {{% CONTENT_TYPE: TEXT}}
 {{title}}
 {{#topic}}
-Part of our work on {{topic}}
+Part of our work on “{{topic}}”
 {{/topic}}
 {{when}}
 {{#location}}
@@ -365,7 +386,9 @@ Facilitated by {{facilitator}}
 {{{summary}}}
 {{/has_summary}}
 {{^has_summary}}
+{{#promises_summary}}
 <p>A short summary of the session will follow.</p>
+{{/promises_summary}}
 {{/has_summary}}
 {{/session}}
 {{#invitation}}
@@ -374,7 +397,7 @@ Facilitated by {{facilitator}}
 {{#calendar_attached}}
 <p>A calendar invitation is attached, so you can add it to your calendar in one step.</p>
 {{/calendar_attached}}
-<p>If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.</p>
+<p>If you cannot make it, just reply to this email to send your apologies{{#promises_summary}}; you will still hear what happened{{/promises_summary}}.</p>
 {{/invitation}}
 {{#no_invitation}}
 <p>The date of our next session is still to be confirmed; we will let you know as soon as it is set.</p>
@@ -391,8 +414,10 @@ WHAT WE TALKED ABOUT
 {{summary}}
 {{/has_summary}}
 {{^has_summary}}
+{{#promises_summary}}
 
 A short summary of the session will follow.
+{{/promises_summary}}
 {{/has_summary}}
 {{/session}}
 {{#invitation}}
@@ -405,12 +430,35 @@ YOU ARE INVITED TO OUR NEXT SESSION
 A calendar invitation is attached, so you can add it to your calendar in one step.
 {{/calendar_attached}}
 
-If you cannot make it, just reply to this email to send your apologies; you will still hear what happened.
+If you cannot make it, just reply to this email to send your apologies{{#promises_summary}}; you will still hear what happened{{/promises_summary}}.
 {{/invitation}}
 {{#no_invitation}}
 
 The date of our next session is still to be confirmed; we will let you know as soon as it is set.
 {{/no_invitation}}
+
+"""#,
+        "session-notes.html.mustache": #"""
+{{#session}}
+<p>Here are the notes from our session “<strong>{{title}}</strong>” on {{day}}. They were not ready when we last wrote to you, so here they are now.</p>
+{{#has_summary}}
+<h2 style="font-size:19px; margin:28px 0 8px 0;">What we talked about</h2>
+{{{summary}}}
+{{/has_summary}}
+{{/session}}
+
+"""#,
+        "session-notes.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{#session}}
+Here are the notes from our session “{{title}}” on {{day}}. They were not ready when we last wrote to you, so here they are now.
+{{#has_summary}}
+
+WHAT WE TALKED ABOUT
+
+{{summary}}
+{{/has_summary}}
+{{/session}}
 
 """#,
         "subjects.txt.mustache": #"""
@@ -419,6 +467,7 @@ The date of our next session is still to be confirmed; we will let you know as s
 {{#thank-you}}Thank you for coming: {{session_title}}{{/thank-you}}
 {{#missed-you}}Sorry we missed you: {{session_title}}{{/missed-you}}
 {{#no-show}}We missed you: {{session_title}}{{/no-show}}
+{{#session-notes}}Notes from the session: {{session_title}}{{/session-notes}}
 {{#invitation}}You are invited: {{session_title}}, {{session_day}}{{/invitation}}
 {{#reminder}}Reminder: {{session_title}}{{/reminder}}
 {{#session-moved}}New date: {{session_title}}{{/session-moved}}
@@ -441,7 +490,7 @@ The date of our next session is still to be confirmed; we will let you know as s
 """#,
         "thank-you.html.mustache": #"""
 {{#session}}
-<p>Thank you for coming to <strong>{{title}}</strong> on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.</p>
+<p>Thank you for coming to our session “<strong>{{title}}</strong>” on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.</p>
 {{/session}}
 {{{follow_up}}}
 
@@ -449,7 +498,7 @@ The date of our next session is still to be confirmed; we will let you know as s
         "thank-you.txt.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
 {{#session}}
-Thank you for coming to {{title}} on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.
+Thank you for coming to our session “{{title}}” on {{day}}. What you shared is what makes these sessions work, and it was good to see you there.
 {{/session}}
 {{follow_up}}
 

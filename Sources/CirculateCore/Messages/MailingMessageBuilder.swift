@@ -32,7 +32,8 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
     public func build(_ claim: Claim) throws -> ComposedMessage {
         let now = clock()
         let mailing = try preparedMailing(claim.mailingID, now: now)
-        return try mailing.compose(to: try EmailAddress(claim.recipient), name: claim.recipientName, memberID: claim.memberID,
+        return try mailing.compose(to: try EmailAddress(claim.recipient), name: claim.recipientName, greeting: claim.greetingName,
+                                   memberID: claim.memberID,
                                    messageID: claim.messageID, boundarySeed: String(claim.deliveryID), date: now, key: key)
     }
 

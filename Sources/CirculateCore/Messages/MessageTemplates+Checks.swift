@@ -72,7 +72,8 @@ extension MessageTemplates {
             "title": "After the first night", "when": "Wednesday 13 January 2027, 10:00 to 12:00", "day": "Wednesday 13 January",
             "cancelled": false, "topic": "Hospital discharge", "location": "Riverside Centre, 14 Mill Lane, Stoke-on-Trent",
             "venue": "Riverside Centre", "address": "14 Mill Lane, Stoke-on-Trent", "online_link": "https://meet.example.org/riverside",
-            "facilitator": "Dr Priya Example", "summary": summary, "has_summary": true,
+            "facilitator": "Dr Priya Example", "summary": summary, "has_summary": true, "promises_summary": true,
+            "moved_from": "Tuesday 12 January 2027, 10:00 to 12:00",
             "details": "After the first night\nWednesday 13 January 2027, 10:00 to 12:00\nRiverside Centre, 14 Mill Lane, Stoke-on-Trent",
         ]
         let report: [String: Any] = [
@@ -82,7 +83,7 @@ extension MessageTemplates {
         var values: [String: Any] = [
             "community": "Riverside Community of Practice", "coordinator_name": "Morgan Ellis", "subject": "December update",
             "content": String(repeating: paragraph, count: 15), "session": session, "invitation": session, "next_session": session,
-            "no_invitation": true, "calendar_attached": true, "report": report, "upcoming_sessions": [session, session],
+            "no_invitation": true, "personal": false, "calendar_attached": true, "report": report, "upcoming_sessions": [session, session],
             "has_upcoming": true, "recent_reports": [report, report], "has_recent_reports": true, "follow_up": summary,
             "body": String(repeating: paragraph, count: 30), "footer": "You receive this because you joined Riverside Community of Practice.",
             "unsubscribe_mailto_only": false, "unsubscribe_link": "mailto:community@example.org?subject=unsubscribe%20token",

@@ -39,7 +39,7 @@ public struct MessageTemplates: Sendable {
     }
 
     /// The sections of `subjects.txt.mustache`: every subject circulate writes itself.
-    public static let subjectNames = ["thank-you", "missed-you", "no-show", "invitation", "reminder", "session-moved", "session-changed",
+    public static let subjectNames = ["thank-you", "missed-you", "no-show", "session-notes", "invitation", "reminder", "session-moved", "session-changed",
                                       "session-cancelled", "report-follow-up", "report-notice", "slot-reminder", "slot-missed"]
     /// The notes to the coordinator.
     public static let noticeNames = ["slot-reminder", "slot-missed"]

@@ -17,6 +17,8 @@ struct PreparedMailing: Sendable {
     let textWithoutName: SlottedText
     /// Whether messages carry an unsubscribe link (not for notices to the coordinator).
     let unsubscribable: Bool
+    /// Whether messages open with "Dear NAME," (see `Greeting`).
+    let greets: Bool
     /// The event and method for invitations; the attendee is filled in per recipient.
     let calendar: (event: CalendarEvent, method: CalendarMethod)?
     let attachments: [Attachment]
@@ -53,18 +55,9 @@ struct PreparedMailing: Sendable {
         if !kind.isOperational { headers.append(.init("Precedence", "list")) }
         fixedHeaders = headers
 
-        let footer: String
-        switch (kind, mailing.stream) {
-        case (.coordinatorNotice, _): footer = "This note comes from circulate, the mailing system of \(c.community.name), to its coordinator."
-        case (.invitation, nil), (.reminder, nil), (.sessionChanged, nil), (.sessionCancelled, nil):
-            footer = "You receive this because you were invited to a session of \(c.community.name); it is not a mailing list, and nothing more will come unless you ask."
-        case (.thankYou, _), (.missedYou, _), (.noShow, _):
-            footer = "You receive this because you took part in a session of \(c.community.name) and asked to be invited to its sessions."
-        case (_, .monthlyUpdate?): footer = "You receive this monthly update because you joined \(c.community.name) and asked to hear about its work."
-        case (_, .sessionInvitations?): footer = "You receive this because you joined \(c.community.name) and asked to be invited to its sessions."
-        case (_, .reports?): footer = "You receive this because of your role in the work of \(c.community.name), whose reports we share with the people who can act on them."
-        case (_, nil): footer = "This is a test message from \(c.community.name)'s mailing system."
-        }
+        let footer = Self.footer(kind: kind, stream: mailing.stream, community: c.community.name)
+        let (bodyMarkdown, greets) = Greeting.choice(mailing.bodyMarkdown)
+        self.greets = greets
 
         // The calendar object: an invitation (REQUEST) to the next session, its update, or its cancellation.
         var calendar: (CalendarEvent, CalendarMethod)?
@@ -109,15 +102,24 @@ struct PreparedMailing: Sendable {
             var values: [String: Any] = [
                 "community": c.community.name, "coordinator_name": c.coordinatorName, "subject": mailing.subject,
             ]
-            if !mailing.bodyMarkdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                let content = MarkdownDocument(mailing.bodyMarkdown)
+            if !bodyMarkdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                let content = MarkdownDocument(bodyMarkdown)
                 values["content"] = html ? content.html : content.text
             }
-            if let session = context.session { values["session"] = Self.sessionValues(session, zone: zone, html: html, templates: templates) }
+            // Guests (mail outside any stream) are told nothing about sessions they are not invited to.
+            values["personal"] = mailing.stream == nil
+            if let session = context.session {
+                var v = Self.sessionValues(session, zone: zone, html: html, templates: templates)
+                if let moved = context.movedFrom {
+                    v["moved_from"] = LocalTime.describeRange(start: moved.start, end: moved.end, in: zone)
+                }
+                values["session"] = v
+            }
             if mailing.kind == .thankYou || mailing.kind == .missedYou || mailing.kind == .noShow {
                 if let next = context.invitation, next.state == .scheduled {
                     values["invitation"] = Self.sessionValues(next, zone: zone, html: html, templates: templates)
-                } else {
+                } else if mailing.stream != nil {
+                    // Only members hear later when the next date is set; a guest's follow-up says nothing about it.
                     values["no_invitation"] = true
                 }
             }
@@ -156,7 +158,7 @@ struct PreparedMailing: Sendable {
             ]
             if mailing.kind != .coordinatorNotice { values["unsubscribe_link"] = Slot.unsubscribeLink.marker }
             if let closing, !closing.isEmpty { values["closing"] = closing }
-            if named { values["greeting"] = Slot.greeting.marker }
+            if named && greets { values["greeting"] = Slot.greeting.marker }
             return SlottedText(template.render(values))
         }
         html = layout(templates.layout.html, body: htmlBody, named: true)
@@ -166,21 +168,24 @@ struct PreparedMailing: Sendable {
     }
 
     /// One recipient's message, composed.
-    func compose(to address: EmailAddress, name: String, memberID: Int64?, messageID: String, boundarySeed: String,
-                 date: Date, key: InstanceKey) throws -> ComposedMessage {
-        let message = try self.message(to: address, name: name, memberID: memberID, messageID: messageID, date: date, key: key)
+    func compose(to address: EmailAddress, name: String, greeting: String? = nil, memberID: Int64?, messageID: String,
+                 boundarySeed: String, date: Date, key: InstanceKey) throws -> ComposedMessage {
+        let message = try self.message(to: address, name: name, greeting: greeting, memberID: memberID, messageID: messageID,
+                                       date: date, key: key)
         let bytes = try MessageComposer.compose(message, boundarySeed: boundarySeed)
         return ComposedMessage(envelope: Envelope(from: envelopeFrom, to: address.envelope,
                                                   needsSMTPUTF8: MessageComposer.requiresSMTPUTF8(message)),
                                bytes: bytes)
     }
 
-    /// One recipient's message, before MIME encoding.
-    func message(to address: EmailAddress, name: String, memberID: Int64?, messageID: String, date: Date,
+    /// One recipient's message, before MIME encoding. `name` goes in To; `greeting` (the name they are known by,
+    /// when it differs) opens the message.
+    func message(to address: EmailAddress, name: String, greeting: String? = nil, memberID: Int64?, messageID: String, date: Date,
                  key: InstanceKey) throws -> OutgoingMessage {
-        let named = !name.isEmpty
-        let recipient = Mailbox(displayName: named ? name : nil, address: address)
-        var values: [Slot: String] = [.greeting: name]
+        let greetingName = greeting.flatMap { $0.isEmpty ? nil : $0 } ?? name
+        let named = !greetingName.isEmpty
+        let recipient = Mailbox(displayName: name.isEmpty ? nil : name, address: address)
+        var values: [Slot: String] = [.greeting: greetingName]
         var headers = fixedHeaders
         if unsubscribable {
             let token = memberID.map { key.write(LinkToken(.unsubscribe, scope: stream.map { .stream($0) } ?? .all, id: $0)) } ?? "test"
@@ -208,6 +213,36 @@ struct PreparedMailing: Sendable {
             attachments: attachments, calendar: invitation)
     }
 
+    /// Why each message is sent, as its footer says: the true reason for that kind on that stream.
+    static func footer(kind: Mailing.Kind, stream: MailStream?, community: String) -> String {
+        // Guests and key individuals invited personally are on no stream: they hear only about their sessions.
+        let personal = "it is not a mailing list, and you will hear from us only about the sessions you are invited to."
+        switch (kind, stream) {
+        case (.coordinatorNotice, _): return "This note comes from circulate, the mailing system of \(community), to its coordinator."
+        case (.invitation, nil), (.reminder, nil), (.sessionChanged, nil), (.sessionCancelled, nil):
+            return "You receive this because you were invited to a session of \(community); \(personal)"
+        case (.thankYou, nil): return "You receive this because you came to a session of \(community); \(personal)"
+        case (.missedYou, nil): return "You receive this because you sent apologies for a session of \(community); \(personal)"
+        case (.sessionNotes, nil):
+            return "You receive this because you came to, or sent apologies for, a session of \(community); \(personal)"
+        case (.thankYou, _):
+            return "You receive this because you came to a session of \(community) and asked to be invited to its sessions."
+        case (.missedYou, _):
+            return "You receive this because you sent apologies for a session of \(community) and asked to be invited to its sessions."
+        case (.noShow, _):
+            return "You receive this because you were invited to a session of \(community) and asked to be invited to its sessions."
+        case (.sessionNotes, _):
+            return "You receive this because you came to, or sent apologies for, a session of \(community) and asked to be invited to its sessions."
+        case (.update, _): return "You receive this monthly update because you joined \(community) and asked to hear about its work."
+        case (_, .monthlyUpdate?): return "You receive this because you joined \(community) and asked for its monthly news."
+        case (_, .sessionInvitations?): return "You receive this because you joined \(community) and asked to be invited to its sessions."
+        case (.report, _), (.reportFollowUp, _):
+            return "You receive this because of your role in the work of \(community), whose reports we share with the people who can act on them."
+        case (_, .reports?): return "You receive this because you asked to receive the reports of \(community)."
+        case (_, nil): return "This is a test message from \(community)'s mailing system."
+        }
+    }
+
     /// A session as template values: only what is known, so that {{#location}} sections simply disappear.
     static func sessionValues(_ s: Session, zone: TimeZone, html: Bool, templates: MessageTemplates) -> [String: Any] {
         var v: [String: Any] = [
@@ -225,6 +260,9 @@ struct PreparedMailing: Sendable {
             v["summary"] = html ? summary.html : summary.text
             v["has_summary"] = true
         }
+        // A summary is promised only where one exists or the follow-up waits for it.
+        v["promises_summary"] = v["has_summary"] != nil || s.holdForNotes
+        v["has_summary"] = v["has_summary"] != nil
         // The session's block (title, time, place...) as every kind shows it.
         v["details"] = templates.sessionDetails.render(v, html: html).trimmingCharacters(in: .newlines)
         return v

@@ -9,6 +9,8 @@ public struct Claim: Sendable, Equatable {
     /// The recipient's address now (a member may have corrected it since queueing).
     public var recipient: String
     public var recipientName: String
+    /// The name the recipient is known by, for the greeting ("" for their full name).
+    public var greetingName: String = ""
     public var messageID: String
     /// This attempt's number (1 for the first).
     public var attempt: Int

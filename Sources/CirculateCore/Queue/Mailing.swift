@@ -32,6 +32,8 @@ public struct Mailing: Sendable, Equatable, Codable {
         case reminder
         /// After a session: to those invited who neither came nor sent apologies (off unless configured).
         case noShow = "no-show"
+        /// After a thank-you that went without the session's notes: the notes, once, to those it reached.
+        case sessionNotes = "session-notes"
 
         /// Mail to the operator or coordinator rather than to members: no consent check, no unsubscribe footer.
         public static let operational: Set<Kind> = [.test, .coordinatorNotice]

@@ -116,7 +116,7 @@ extension AppDatabase {
         case .found(let profile):
             let m = profile.member
             export.status = m.status.rawValue
-            export.person = .init(email: m.email, name: m.name, organisation: m.organisation, status: m.status.rawValue,
+            export.person = .init(email: m.email, name: m.name, knownAs: m.knownAs, organisation: m.organisation, status: m.status.rawValue,
                                   lawfulBasis: m.lawfulBasis?.rawValue, streams: m.streams.enabled.map(\.rawValue),
                                   roles: profile.roles, tags: profile.freeTags, createdAt: m.createdAt,
                                   updatedAt: m.updatedAt, statusChangedAt: m.statusChangedAt)

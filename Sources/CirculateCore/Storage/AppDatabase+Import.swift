@@ -92,7 +92,7 @@ extension AppDatabase {
         do {
             address = try EmailAddress(typed)
             rowTags = try Tag.parseList(row.tags ?? "")
-            details = try NewMember(address: address, name: name, organisation: organisation,
+            details = try NewMember(address: address, name: name, organisation: organisation, knownAs: row.knownAs.map(flattened),
                                     tags: Array(Set(options.tags + rowTags)).sorted(), streams: options.streams)
         } catch let error as AddressError {
             return line(TextField.printable(typed), .rejected, error.explanation)
@@ -133,6 +133,7 @@ extension AppDatabase {
         let before = member
         if !details.name.isEmpty { member.name = details.name }
         if let organisation = details.organisation { member.organisation = organisation }
+        if let knownAs = details.knownAs { member.knownAs = knownAs }
         var tagsAdded = false
         for tag in details.tags where try addTag(db, member: id, tag) { tagsAdded = true }
         var consentRecorded = false

@@ -97,6 +97,7 @@ extension AppDatabase {
             }
             if let name = changes.name { member.name = name }
             if let organisation = changes.organisation { member.organisation = organisation }
+            if let knownAs = changes.knownAs { member.knownAs = knownAs }
 
             var tagsChanged = false
             for tag in changes.addTags where try Self.addTag(db, member: id, tag) { tagsChanged = true }
@@ -236,7 +237,7 @@ extension AppDatabase {
 
     static func insertMember(_ db: Database, _ new: NewMember, grant: ConsentGrant, now: Date) throws -> Member {
         var member = Member(
-            id: nil, email: new.address.description, emailKey: new.address.key, name: new.name,
+            id: nil, email: new.address.description, emailKey: new.address.key, name: new.name, knownAs: new.knownAs,
             organisation: new.organisation, status: .active, lawfulBasis: grant.lawfulBasis,
             monthlyUpdate: false, sessionInvitations: false, reports: false,
             createdAt: now, updatedAt: now, statusChangedAt: now)

@@ -20,6 +20,8 @@ public struct MailingContext: Sendable {
     public var recentReports: [Report]
     /// The next session, for the closing line of every message.
     public var nextSession: Session?
+    /// For a "new date" message: the session's start and end before the move it announces.
+    public var movedFrom: (start: Date, end: Date)?
 }
 
 extension AppDatabase {
@@ -31,8 +33,9 @@ extension AppDatabase {
             if let i = invitation, mailing.kind != .sessionCancelled, i.state == .cancelled || i.endsAt <= now {
                 invitation = nil
             }
-            if [.thankYou, .missedYou, .noShow].contains(mailing.kind), invitation == nil {
-                // The session first chosen is off: invite to whatever comes next instead.
+            if [.thankYou, .missedYou, .noShow].contains(mailing.kind), mailing.stream != nil, invitation == nil {
+                // The session first chosen is off: invite to whatever comes next instead. Not for guests, whose
+                // follow-up carries only an invitation they already have (they get no stream mail).
                 invitation = try Session.next(db, after: max(now, session?.endsAt ?? now))
             }
             let report = try mailing.reportID.map { try Report.find(db, id: $0) }
@@ -47,9 +50,15 @@ extension AppDatabase {
                 recent = try Report.fetchAll(db, sql: "\(Report.select) WHERE distributed_at > ? ORDER BY id DESC LIMIT 6",
                                              arguments: [now.addingTimeInterval(-62 * 86_400)])
             }
+            var movedFrom: (Date, Date)?
+            if mailing.kind == .sessionChanged, let id = mailing.id,
+               let row = try Row.fetchOne(db, sql: "SELECT previous_starts_at, previous_ends_at FROM session_move WHERE mailing_id = ?",
+                                          arguments: [id]) {
+                movedFrom = (row["previous_starts_at"], row["previous_ends_at"])
+            }
             return MailingContext(mailing: mailing, session: session, invitation: invitation, report: report, reportTopic: topic,
                                   reportFile: file, upcoming: upcoming, recentReports: recent,
-                                  nextSession: try Session.next(db, after: now))
+                                  nextSession: try Session.next(db, after: now), movedFrom: movedFrom)
         }
     }
 }

@@ -110,7 +110,7 @@ extension AppDatabase {
             }
         let invited = try SessionInvitations.invitedCount(db, session: id)
         let mailings = try Int64.fetchAll(db, sql: """
-            SELECT id FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou].sqlList) ORDER BY id
+            SELECT id FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou, .sessionNotes].sqlList) ORDER BY id
             """, arguments: [id])
         return SessionDetails(session: session, people: people, invited: invited, followUpMailings: mailings)
     }
@@ -136,14 +136,17 @@ extension AppDatabase {
         }
     }
 
-    /// Adds (or replaces) a session's summary notes.
+    /// Adds (or replaces) a session's summary notes. Notes that come after the thank-you went are sent to the people
+    /// it reached by the daemon, once (`LateSessionNotes`).
     public func setNotes(_ id: Int64, markdown: String, now: Date) throws -> Session {
         guard !markdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw WorkflowError("the notes file is empty; write the summary in it first")
         }
         return try write { db in
             _ = try Session.find(db, id: id)
-            try db.execute(sql: "UPDATE session SET notes_markdown = ?, notes_added_at = ?, updated_at = ? WHERE id = ?",
+            // `notes_added_at` stays the first time: it tells who was thanked before there were notes (see
+            // `LateSessionNotes`), which a later edit does not change.
+            try db.execute(sql: "UPDATE session SET notes_markdown = ?, notes_added_at = coalesce(notes_added_at, ?), updated_at = ? WHERE id = ?",
                            arguments: [markdown, now, now, id])
             return try Session.find(db, id: id)
         }

@@ -385,6 +385,55 @@ enum Migrations {
                 CREATE INDEX delivery_in_doubt ON delivery(mailing_id, state) WHERE doubts > 0;
                 """)
         }
+        migrator.registerMigration("v7: known-as names, the notes-from-the-session kind, a moved session's old date") { db in
+            try db.execute(sql: """
+                -- The name a person goes by, for greetings; NULL means their full name.
+                ALTER TABLE member ADD COLUMN known_as TEXT CHECK (known_as IS NULL OR known_as <> '');
+
+                -- The mailing table again, for the 'session-notes' kind (SQLite cannot change a CHECK in place; GRDB
+                -- runs migrations with foreign keys off, so dropping the old table cascades nowhere).
+                CREATE TABLE new_mailing (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('announcement', 'test', 'update', 'thank-you', 'missed-you',
+                        'session-changed', 'session-cancelled', 'report', 'report-follow-up', 'report-notice',
+                        'coordinator-notice', 'invitation', 'reminder', 'no-show', 'session-notes')),
+                    stream TEXT CHECK (stream IN ('monthly-update', 'session-invitations', 'reports')),
+                    audience TEXT NOT NULL,
+                    subject TEXT NOT NULL CHECK (subject <> ''),
+                    body_markdown TEXT NOT NULL,
+                    send_after DATETIME NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('scheduled', 'sending', 'held', 'done', 'cancelled')),
+                    held_reason TEXT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    created_by TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    session_id INTEGER REFERENCES session(id),
+                    invitation_session_id INTEGER REFERENCES session(id),
+                    report_id INTEGER REFERENCES report(id) ON DELETE CASCADE,
+                    request_key TEXT
+                );
+                INSERT INTO new_mailing (id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason,
+                                         idempotency_key, created_by, created_at, updated_at, session_id, invitation_session_id,
+                                         report_id, request_key)
+                SELECT id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason, idempotency_key,
+                       created_by, created_at, updated_at, session_id, invitation_session_id, report_id, request_key FROM mailing;
+                DROP TABLE mailing;
+                ALTER TABLE new_mailing RENAME TO mailing;
+                CREATE INDEX mailing_by_state ON mailing(state, send_after);
+                CREATE INDEX mailing_by_invitation ON mailing(invitation_session_id) WHERE invitation_session_id IS NOT NULL;
+                CREATE INDEX mailing_by_report ON mailing(report_id) WHERE report_id IS NOT NULL;
+                CREATE INDEX mailing_by_request ON mailing(request_key) WHERE request_key IS NOT NULL;
+                CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
+
+                -- What a "new date" message tells people: the session's time before the change it announces.
+                CREATE TABLE session_move (
+                    mailing_id INTEGER PRIMARY KEY REFERENCES mailing(id) ON DELETE CASCADE,
+                    previous_starts_at DATETIME NOT NULL,
+                    previous_ends_at DATETIME NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -49,10 +49,17 @@ struct ChangedSessions {
         var notice: QueueingResult?
         if after.sequence > before.sequence {
             let moved = after.startsAt != before.startsAt
+            let key = "session-changed:\(id):\(after.sequence)"
             notice = try SessionInvitations.reachInvited(
                 db, kind: .sessionChanged, subject: context.subject(moved ? "session-moved" : "session-changed", session: after),
-                sendAfter: now, key: "session-changed:\(id):\(after.sequence)", createdBy: createdBy, session: id,
-                context: context, now: now)
+                sendAfter: now, key: key, createdBy: createdBy, session: id, context: context, now: now)
+            if moved {
+                // A "new date" message names the old date as well as the new one: keep it with the messages.
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO session_move (mailing_id, previous_starts_at, previous_ends_at)
+                    SELECT id, ?, ? FROM mailing WHERE idempotency_key IN (?, ?)
+                    """, arguments: [before.startsAt, before.endsAt, key, key + ":guests"])
+            }
         }
         return SessionChangeResult(session: try Session.find(db, id: id), materialChange: material, notice: notice)
     }

@@ -5,6 +5,11 @@ import GRDB
 /// and, with `sessions.thank_no_shows`, "we missed you" to those invited who did neither; each carries the summary
 /// (if any) and the invitation to the next session.
 ///
+/// Members get them on the session-invitations stream. Guests and key individuals (people reached in their
+/// professional role, or invited personally to the session, who are not on that stream) who came or sent apologies
+/// get the same thank-you or "sorry we missed you" outside any stream; theirs carries the next session's invitation
+/// only if they are invited to it, since they get no stream mail.
+///
 /// When: at the session's `follow_up_at` (by default the next local day, 10:00), or when its notes come if it is
 /// held for them. People whose attendance is recorded later are reached when it is recorded; nobody twice.
 struct SessionFollowUps {
@@ -16,7 +21,17 @@ struct SessionFollowUps {
         let statuses: [Participation]
         /// How the audience is described, completed by "session N".
         let audience: String
+        /// Whether guests and key individuals get it too (the no-show note is for members only).
+        let personal: Bool
     }
+
+    /// Members of a session's follow-up who are not on the session-invitations stream but may still be thanked:
+    /// reached in their professional role (legitimate interest) or invited personally to the session. One
+    /// argument, the session.
+    static let personalSQL = """
+        SELECT id FROM member WHERE session_invitations = 0
+          AND (lawful_basis = '\(LawfulBasis.legitimateInterest.rawValue)' OR id IN (\(SessionInvitations.invitedPersonallySQL)))
+        """
 
     /// Queues the follow-ups of every session whose time has come; returns the mailings that gained recipients.
     func queueDue(_ db: Database, now: Date) throws -> [QueueingResult] {
@@ -28,11 +43,11 @@ struct SessionFollowUps {
             ORDER BY s.follow_up_at
             """, arguments: [now])
         var variants = [
-            Variant(kind: .thankYou, statuses: [.attended], audience: "attended"),
-            Variant(kind: .missedYou, statuses: [.apologies], audience: "sent apologies for"),
+            Variant(kind: .thankYou, statuses: [.attended], audience: "attended", personal: true),
+            Variant(kind: .missedYou, statuses: [.apologies], audience: "sent apologies for", personal: true),
         ]
         if context.configuration.sessions.thankNoShows {
-            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted], audience: "did not come to"))
+            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted], audience: "did not come to", personal: false))
         }
         var results: [QueueingResult] = []
         for session in due {
@@ -41,22 +56,62 @@ struct SessionFollowUps {
             let first = try OutboundQueue.existing(db, .workflow(key(.thankYou, session)))
             let invitation = try first?.invitationSessionID ?? Session.next(db, after: max(session.endsAt, now))?.id
             for variant in variants {
-                let result = try OutboundQueue.enqueue(db, MailingPlan(
+                // Once per person: whoever already has this kind of message about the session (in either mailing) is left out.
+                let candidates = """
+                    SELECT member_id FROM participation WHERE session_id = ? AND status IN \(variant.statuses.sqlList)
+                      AND member_id NOT IN (SELECT d.member_id FROM delivery d JOIN mailing g ON g.id = d.mailing_id
+                                            WHERE g.session_id = ? AND g.kind = ? AND d.member_id IS NOT NULL)
+                    """
+                let arguments: StatementArguments = [session.id, session.id, variant.kind.rawValue]
+                let plan = MailingPlan(
                     kind: variant.kind, stream: .sessionInvitations, audience: "\(variant.audience) session \(session.id)",
                     subject: context.subject(variant.kind.rawValue, session: session), body: "", sendAfter: sendAfter,
                     identity: .workflow(key(variant.kind, session)), createdBy: "circulate", sessionID: session.id,
-                    invitationSessionID: invitation,
-                    recipients: .members(sql: """
-                        SELECT member_id FROM participation WHERE session_id = ? AND status IN \(variant.statuses.sqlList)
-                        """, arguments: [session.id])), domain: context.domain, now: now)
-                if result.added > 0 {
-                    if let invitation { try SessionInvitations.recordInvited(db, mailing: result.mailing, session: invitation, now: now) }
-                    results.append(result)
+                    invitationSessionID: invitation, recipients: .members(sql: candidates, arguments: arguments))
+                try queue(db, plan, invitation: invitation, now: now, into: &results)
+                if variant.personal {
+                    try queuePersonal(db, plan, candidates: candidates, arguments: arguments, session: session, invitation: invitation,
+                                      now: now, into: &results)
                 }
             }
             try db.execute(sql: "UPDATE session SET followed_up_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, session.id])
         }
         return results
+    }
+
+    /// The guests' and key individuals' copy of a follow-up, outside any stream: those invited to the next session
+    /// get it with that invitation, the others without. No empty mailing is made for the (usual) session without them.
+    private func queuePersonal(_ db: Database, _ streamPlan: MailingPlan, candidates: String, arguments: StatementArguments,
+                               session: Session, invitation: Int64?, now: Date, into results: inout [QueueingResult]) throws {
+        let personal = "SELECT member_id FROM (\(candidates)) WHERE member_id IN (\(Self.personalSQL))"
+        let personalArguments = arguments + [session.id]
+        let groups: [(suffix: String, invitation: Int64?, sql: String, arguments: StatementArguments)]
+        if let invitation {
+            let invited = "member_id IN (\(SessionInvitations.invitedSQL))"
+            groups = [(":guests-invited", invitation, "\(personal) AND \(invited)", personalArguments + [invitation]),
+                      (":guests", nil, "\(personal) AND NOT \(invited)", personalArguments + [invitation])]
+        } else {
+            groups = [(":guests", nil, personal, personalArguments)]
+        }
+        for group in groups {
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(group.sql))", arguments: group.arguments) ?? 0 > 0 else { continue }
+            var plan = streamPlan
+            plan.stream = nil
+            plan.audience = "guests and key individuals who " + streamPlan.audience
+            plan.identity = .workflow(key(streamPlan.kind, session) + group.suffix)
+            plan.invitationSessionID = group.invitation
+            plan.recipients = .members(sql: group.sql, arguments: group.arguments)
+            try queue(db, plan, invitation: group.invitation, now: now, into: &results)
+        }
+    }
+
+    /// Queues one follow-up mailing; everyone it reaches with an invitation is recorded as invited to that session.
+    private func queue(_ db: Database, _ plan: MailingPlan, invitation: Int64?, now: Date, into results: inout [QueueingResult]) throws {
+        let result = try OutboundQueue.enqueue(db, plan, domain: context.domain, now: now)
+        if result.added > 0 {
+            if let invitation { try SessionInvitations.recordInvited(db, mailing: result.mailing, session: invitation, now: now) }
+            results.append(result)
+        }
     }
 
     /// When the follow-ups start. A thank-you that waited for the notes starts when they came, and attendance

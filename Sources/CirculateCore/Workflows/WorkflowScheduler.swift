@@ -2,8 +2,8 @@ import Foundation
 import Logging
 
 /// The daemon's clock-driven work besides delivery: each workflow's due step in turn (the monthly update at its slot
-/// and the notes to the coordinator about it, the thank-you after each session, reminders before sessions, the
-/// follow-up after each report). Each step is one transaction that is safe to repeat, so a restart at any moment
+/// and the notes to the coordinator about it, the thank-you after each session and its notes if they came late,
+/// reminders before sessions, the follow-up after each report). Each step is one transaction that is safe to repeat, so a restart at any moment
 /// neither loses nor doubles anything.
 public final class WorkflowScheduler: Sendable {
     /// What one tick queued.
@@ -43,7 +43,9 @@ public final class WorkflowScheduler: Sendable {
         var report = TickReport()
         report.updates = try database.write { db in try MonthlyUpdates(context: context).queueDue(db, now: now) }
         report.notices = try database.write { db in try UpdateSlotNotices(context: context).queueDue(db, now: now) }
-        report.sessionFollowUps = try database.write { db in try SessionFollowUps(context: context).queueDue(db, now: now) }
+        report.sessionFollowUps = try database.write { db in
+            try SessionFollowUps(context: context).queueDue(db, now: now) + LateSessionNotes(context: context).queueDue(db, now: now)
+        }
         report.reminders = try database.write { db in try SessionReminders(context: context).queueDue(db, now: now) }
         report.reportFollowUps = try database.write { db in try ReportFollowUps(context: context).queueDue(db, now: now) }
         for (what, r) in report.all where r.added > 0 {

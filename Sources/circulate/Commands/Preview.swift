@@ -81,7 +81,7 @@ extension Circulate {
                     mailing = .draft(kind: kind, stream: kind == .update ? .monthlyUpdate : kind == .test ? nil : .sessionInvitations,
                                      subject: subject, body: try InputFile.text(file, what: "content file"), now: now)
                 }
-            case .thankYou, .missedYou, .noShow, .sessionChanged, .sessionCancelled, .invitation, .reminder:
+            case .thankYou, .missedYou, .noShow, .sessionChanged, .sessionCancelled, .invitation, .reminder, .sessionNotes:
                 guard let session else { throw ValidationError("Give the session: --session N.") }
                 let s = try db.sessionDetails(session).session
                 switch kind {
@@ -89,6 +89,9 @@ extension Circulate {
                     let next = try db.nextSession(after: max(now, s.endsAt))
                     mailing = .draft(kind: kind, stream: .sessionInvitations, subject: workflows.subject(kind.rawValue, session: s),
                                      body: "", now: now, sessionID: s.id, invitationSessionID: next?.id)
+                case .sessionNotes:
+                    mailing = .draft(kind: kind, stream: .sessionInvitations, subject: workflows.subject(kind.rawValue, session: s),
+                                     body: "", now: now, sessionID: s.id)
                 default:
                     mailing = .draft(kind: kind, stream: .sessionInvitations, subject: workflows.subject(kind.rawValue, session: s),
                                      body: "", now: now, sessionID: s.id, invitationSessionID: s.id)

@@ -26,6 +26,7 @@ extension Circulate {
         @Flag(help: "Follow the sending to the end with a progress line.") var wait = false
         @Flag(help: "Send it to everyone again as a new mailing, even if the same one was queued or sent before.") var again = false
         @Flag(help: "If the same mailing was queued or sent before, send it only to people who joined the audience since.") var newcomers = false
+        @Flag(help: "Leave out the automatic \"Dear NAME,\" (for a body that opens with its own, such as \"Dear friends,\").") var noGreeting = false
         @Flag(help: "Print the result as JSON.") var json = false
 
         struct Output: Encodable {
@@ -46,10 +47,11 @@ extension Circulate {
         }
 
         func execute(_ context: CommandContext) throws {
-            let markdown = try InputFile.text(body, what: "body file")
+            var markdown = try InputFile.text(body, what: "body file")
             guard !markdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw InvalidField(field: "body", value: body, problem: "is empty")
             }
+            if noGreeting { markdown = Greeting.turnedOff(markdown) }
             let audience = Audience(stream: try MailStream(parsing: stream),
                                     tags: try roles.map { try Tag.role($0) } + tags.map { try Tag.tag($0) })
             let now = context.now

@@ -15,6 +15,7 @@ struct MemberJSON: Encodable {
 
     var email: String
     var name: String
+    var knownAs: String?
     var organisation: String?
     var status: String
     var lawfulBasis: String?
@@ -29,6 +30,7 @@ struct MemberJSON: Encodable {
     init(_ member: Member, tags: [String], consent: [ConsentEvent]? = nil) {
         email = member.email
         name = member.name
+        knownAs = member.knownAs
         organisation = member.organisation
         status = member.status.rawValue
         lawfulBasis = member.lawfulBasis?.rawValue
@@ -57,6 +59,7 @@ enum MemberText {
         func shown(_ text: String) -> String { TextField.printable(text) }
         var lines = [
             "\(m.name.isEmpty ? "(no name)" : shown(m.name)) <\(shown(m.email))>",
+            "  known as:      \(m.knownAs.map(shown) ?? "- (greeted by their full name)")",
             "  organisation:  \(m.organisation.map(shown) ?? "-")",
             "  status:        \(m.status.rawValue) since \(Terminal.local(m.statusChangedAt, in: zone))",
             "  lawful basis:  \(m.lawfulBasis?.rawValue ?? "none (not mailed)")",

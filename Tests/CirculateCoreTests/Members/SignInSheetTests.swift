@@ -25,6 +25,15 @@ struct SignInSheetTests {
         #expect(SignInSheet.consentAnswer(s.rows[2].consent) == .no)
     }
 
+    @Test("a Known as or Preferred name column gives the name used in greetings, and is not listed as ignored",
+          arguments: ["Known as", "Preferred name", "Preferred Name"])
+    func knownAsColumn(header: String) throws {
+        let s = try sheet("Name,\(header),Email,Consent\nSamantha Example,Sam,sam@example.org,yes\nAnn Example,,ann@example.org,yes\n")
+        #expect(s.rows.map(\.knownAs) == ["Sam", ""])
+        #expect(s.ignoredColumns.isEmpty, "\(s.ignoredColumns)")
+        #expect(try sheet("Name,Email\nAnn Example,ann@example.org\n").rows.first?.knownAs == nil)
+    }
+
     @Test("header spellings are matched loosely", arguments: [
         "Email,Name,Organisation,Consent", "E-mail,Full name,Organization,consent", "Email address,Name,Org,Consent (yes/no)",
         "EMAIL ADDRESS,FULL NAME,ORGANISATION,I consent to being contacted",

@@ -220,19 +220,26 @@ struct WorkflowMessagesTests {
 
             switch message.kind {
             case .thankYou:
-                #expect(text.contains("Thank you for coming to Hospital discharge on Tuesday 10 November"), "\(label): \(text)")
+                #expect(text.contains("Thank you for coming to our session “Hospital discharge” on Tuesday 10 November"), "\(label): \(text)")
+                #expect(text.contains("because you came to a session of Riverside Community of Practice and asked to be invited"), "\(label)")
                 #expect(text.contains("A named link worker on each ward"), "\(label): the summary notes are missing")
                 // Sent on 11 November, before the next session moved.
-                #expect(text.contains("After the first night\r\nPart of our work on Hospital discharge\r\nWednesday 9 December 2026, 10:00 to 12:30"),
+                #expect(text.contains("After the first night\r\nPart of our work on “Hospital discharge”\r\nWednesday 9 December 2026, 10:00 to 12:30"),
                         "\(label): the invitation names its session, topic and time: \(text)")
             case .missedYou:
-                #expect(text.contains("We missed you at Hospital discharge"), "\(label)")
+                #expect(text.contains("We missed you at our session “Hospital discharge”") && text.contains("Here is what happened"), "\(label)")
+                #expect(text.contains("because you sent apologies for a session of Riverside Community of Practice"), "\(label)")
                 #expect(text.contains("A named link worker on each ward"), "\(label)")
+            case .sessionChanged:
+                // The "new date" message names the date it had and the one it has now.
+                #expect(text.contains("Please note a new date for our session “After the first night”: it was planned for Wednesday 9 December 2026, 10:00 to 12:30, and is now on Thursday 10 December 2026, 10:00 to 12:30."),
+                        "\(label): \(text)")
             case .update:
                 #expect(text.contains("What happened in November"), "\(label)")
                 #expect(text.contains("COMING UP") && text.contains("After the first night: Thursday 10 December 2026"), "\(label): \(text)")
                 #expect(text.contains("RECENTLY PUBLISHED") && text.contains("Hospital discharge: five changes that would help"), "\(label)")
                 #expect(text.contains("Thank you for being part of Riverside Community of Practice. Our next session is on Thursday 10 December 2026"), "\(label): \(text)")
+                #expect(text.contains("You receive this monthly update because"), "\(label)")
             case .report:
                 let pdf = parts.first { $0["content_type"] as? String == "application/pdf" }
                 #expect(pdf?["filename"] as? String == "hospital-discharge-report.pdf", "\(label)")
@@ -240,6 +247,8 @@ struct WorkflowMessagesTests {
                 #expect(text.contains("We met five times this year"), "\(label): the cover note is missing")
                 #expect(text.contains("glad to meet you, or to present the findings"), "\(label)")
                 #expect(text.contains("Morgan Ellis"), "\(label)")
+                #expect(text.contains("I am writing to share “Hospital discharge: five changes that would help”")
+                        && text.contains("because of your role"), "\(label): \(text)")
                 let from = (result["addresses"] as? [String: Any])?["from"] as? [[String]] ?? []
                 let replyTo = (result["addresses"] as? [String: Any])?["reply_to"] as? [[String]] ?? []
                 #expect(from.first == ["Morgan Ellis via Riverside Community of Practice", "cop@example.org"], "\(label)")
@@ -249,8 +258,13 @@ struct WorkflowMessagesTests {
                 #expect(text.contains("https://example.org/cop/reports/hospital-discharge.pdf"), "\(label)")
             case .reportNotice:
                 #expect(text.contains("is now published") && text.contains("https://example.org/cop/reports/hospital-discharge.pdf"), "\(label)")
+                #expect(text.contains("Our report “Hospital discharge: five changes that would help”"), "\(label): \(text)")
+                // Members opted in to reports, not people reached in their role.
+                #expect(text.contains("because you asked to receive the reports of Riverside Community of Practice")
+                        && !text.contains("because of your role"), "\(label): \(text)")
             case .sessionCancelled:
                 #expect(text.contains("will not go ahead") && text.contains("The venue is closed for repairs"), "\(label)")
+                #expect(text.contains("our session “After the first night”, planned for"), "\(label): \(text)")
             case .coordinatorNotice:
                 #expect((text.contains("nothing is queued for it yet") || text.contains("has passed with nothing queued"))
                         && text.contains("circulate update queue"), "\(label): \(text)")
@@ -266,7 +280,7 @@ struct WorkflowMessagesTests {
         #expect(spam.status == 0, "\(spam.output)")
     }
 
-    @Test("invitations (member and guest), reminders and the no-show variant parse, carry the calendar, and are ham")
+    @Test("invitations (member and guest), reminders, the no-show variant, a guest's thank-you and late notes parse and are ham")
     func invitationKinds() throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/spamassassin"), "SpamAssassin is not installed; run scripts/deps test")
         let scratch = try Scratch()
@@ -292,11 +306,15 @@ struct WorkflowMessagesTests {
         func deliverDue() throws {
             _ = try db.startDueMailings(now: clock.now, lateLimit: 86_400 * 30)
             let mailings = try Dictionary(uniqueKeysWithValues: db.mailings(activeOnly: false).map { ($0.id ?? -1, $0) })
+            var results: [DeliveryResult] = []
             for claim in try db.claimDue(limit: 100, now: clock.now) {
                 let message = try builder.build(claim)
-                guard case .accepted(let reply) = sender.send(message.envelope, message: message.bytes, lastCheck: { .go }) else { continue }
+                let outcome = sender.send(message.envelope, message: message.bytes, lastCheck: { .go })
+                guard case .accepted(let reply) = outcome else { continue }
                 built.append((try #require(mailings[claim.mailingID]).kind, claim.recipient, String(reply.dropFirst("written to ".count))))
+                results.append(DeliveryResult(claim: claim, outcome: outcome, finishedAt: clock.now))
             }
+            try db.record(results, policy: RecordingPolicy(config.delivery))
         }
         _ = try db.invite(session: session.id, tags: ["member"], sendAfter: clock.now, createdBy: "morgan", dryRun: false, domain: config.domain,
                           zone: Self.london, now: clock.now)
@@ -307,16 +325,26 @@ struct WorkflowMessagesTests {
         _ = try db.queueSessionReminders(rule: config.reminderRule, now: clock.now, domain: config.domain)
         try deliverDue()
         clock.now = Self.at(2026, 11, 10, 13)
-        _ = try db.recordAttendance(session: session.id, sheet: SignInSheet.parse(Data("Name,Email,Consent\nAnn Example,ann.example@example.org,yes\n".utf8)),
+        // The guest presenter came too: she is thanked outside any stream.
+        _ = try db.recordAttendance(session: session.id, sheet: SignInSheet.parse(Data("Name,Email,Consent\nAnn Example,ann.example@example.org,yes\nDr Priya Example,priya@example.org,yes\n".utf8)),
                                     status: .attended, options: ImportOptions(source: "sheet", wordingVersion: "1", recordedBy: "morgan"),
                                     key: testKey, now: clock.now)
         clock.now = Self.at(2026, 11, 11, 10)
         _ = try db.queueSessionFollowUps(now: clock.now, domain: config.domain, noShows: true)
         try deliverDue()
+        // The notes come after the thank-you went without them: the two thanked get them once; an edit sends nothing.
+        clock.now = Self.at(2026, 11, 11, 12)
+        _ = try db.setNotes(session.id, markdown: "We agreed to ask for **a named link worker** on each ward.\n", now: clock.now)
+        #expect(try db.queueLateSessionNotes(now: clock.now).map(\.added).reduce(0, +) == 2)
+        try deliverDue()
+        clock.now = Self.at(2026, 11, 11, 13)
+        _ = try db.setNotes(session.id, markdown: "We agreed to ask for **a named link worker** on each ward, and a call the day after.\n", now: clock.now)
+        #expect(try db.queueLateSessionNotes(now: clock.now).isEmpty)
         let summary = built.map { "\($0.kind.rawValue):\($0.to)" }.sorted()
         #expect(summary == ["invitation:ann.example@example.org", "invitation:priya@example.org", "invitation:sian@example.org",
                             "no-show:sian@example.org", "reminder:ann.example@example.org", "reminder:priya@example.org",
-                            "reminder:sian@example.org", "thank-you:ann.example@example.org"], "\(summary)")
+                            "reminder:sian@example.org", "session-notes:ann.example@example.org", "session-notes:priya@example.org",
+                            "thank-you:ann.example@example.org", "thank-you:priya@example.org"], "\(summary)")
         let structure = try SpamAssassinTests.runScript("check_message.py", built.map(\.path))
         let spam = try SpamAssassinTests.runScript("spam_check.py", built.map(\.path))
         try #require(structure.results.count == built.count && spam.results.count == built.count, "\(structure.output) \(spam.output)")
@@ -324,17 +352,42 @@ struct WorkflowMessagesTests {
             let label = "\(message.kind.rawValue) to \(message.to)"
             let result = structure.results[index]
             #expect(result["ok"] as? Bool == true, "\(label): \(result["violations"] ?? "?")")
-            #expect(result["structure"] as? String == "multipart/mixed(multipart/alternative(text/plain,text/html,text/calendar),application/ics)", "\(label)")
+            // The guest is not invited to the next session, so her thank-you carries no calendar; nor do the notes.
+            let plain = message.kind == .sessionNotes || (message.kind == .thankYou && message.to == "priya@example.org")
+            #expect(result["structure"] as? String == (plain ? "multipart/alternative(text/plain,text/html)"
+                        : "multipart/mixed(multipart/alternative(text/plain,text/html,text/calendar),application/ics)"), "\(label)")
             let text = ((result["parts"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+            let guest = message.to == "priya@example.org"
             switch message.kind {
             case .invitation:
                 #expect(text.contains("You are warmly invited") && text.contains("Tuesday 10 November 2026, 10:00 to 12:00")
                         && text.contains("What to expect") && text.contains("send your apologies"), "\(label): \(text)")
-                if message.to == "priya@example.org" {
+                // Not held for notes: no summary is promised to those who cannot come.
+                #expect(!text.contains("summary"), "\(label): \(text)")
+                if guest {
                     #expect(text.contains("it is not a mailing list"), "\(label): a guest is told this is not list mail")
+                    #expect(!text.contains("no need to prepare") && text.contains("If you are coming to speak or to present"),
+                            "\(label): a presenter is not told there is nothing to prepare: \(text)")
+                } else {
+                    #expect(text.contains("There is no need to prepare anything"), "\(label)")
                 }
             case .reminder: #expect(text.contains("A friendly reminder"), "\(label)")
-            case .noShow: #expect(text.contains("We were sorry not to see you"), "\(label)")
+            case .noShow:
+                #expect(text.contains("We were sorry not to see you at our session “Hospital discharge: the first week at home”"), "\(label)")
+                // There are no notes yet and none are awaited: nothing says "here is what happened" or promises them.
+                #expect(!text.contains("Here is what happened") && !text.contains("summary"), "\(label): \(text)")
+            case .thankYou where guest:
+                #expect(text.contains("Thank you for coming to our session"), "\(label)")
+                #expect(!text.contains("YOU ARE INVITED") && !text.contains("still to be confirmed") && !text.contains("summary"),
+                        "\(label): a guest hears nothing of sessions she is not invited to: \(text)")
+                #expect(text.contains("You receive this because you came to a session of Riverside Community of Practice; it is not a mailing list"),
+                        "\(label): \(text)")
+            case .thankYou:
+                #expect(text.contains("YOU ARE INVITED TO OUR NEXT SESSION") && !text.contains("summary"), "\(label): \(text)")
+            case .sessionNotes:
+                #expect(text.contains("Here are the notes from our session “Hospital discharge: the first week at home” on Tuesday 10 November")
+                        && text.contains("a named link worker") && !text.contains("a call the day after"), "\(label): \(text)")
+                #expect(text.contains(guest ? "; it is not a mailing list" : "and asked to be invited to its sessions"), "\(label): \(text)")
             default: break
             }
             let verdict = spam.results[index]

@@ -18,6 +18,10 @@ extension AppDatabase {
         return try write { db in try SessionFollowUps(context: context).queueDue(db, now: now) }
     }
 
+    func queueLateSessionNotes(now: Date) throws -> [QueueingResult] {
+        try write { db in try LateSessionNotes(context: Self.testContext()).queueDue(db, now: now) }
+    }
+
     func queueSessionReminders(rule: ReminderRule, now: Date, domain: String) throws -> [QueueingResult] {
         let context = Self.testContext {
             $0.sessions.reminderDaysBefore = rule.daysBefore

@@ -15,7 +15,7 @@ extension Member: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "member"
 
     enum CodingKeys: String, CodingKey {
-        case id, email, emailKey = "email_key", name, organisation, status, lawfulBasis = "lawful_basis"
+        case id, email, emailKey = "email_key", name, knownAs = "known_as", organisation, status, lawfulBasis = "lawful_basis"
         case monthlyUpdate = "monthly_update", sessionInvitations = "session_invitations", reports
         case createdAt = "created_at", updatedAt = "updated_at", statusChangedAt = "status_changed_at"
     }
@@ -33,6 +33,7 @@ extension Member: FetchableRecord, MutablePersistableRecord {
         email = row["email"]
         emailKey = row["email_key"]
         name = row["name"]
+        knownAs = row["known_as"]
         organisation = row["organisation"]
         status = try row.decode(forColumn: "status")
         lawfulBasis = try row.decode(forColumn: "lawful_basis")
@@ -47,7 +48,7 @@ extension Member: FetchableRecord, MutablePersistableRecord {
     /// The columns `init(listedRow:)` reads, in its order.
     static let listedColumns = """
         id, email, email_key, name, organisation, status, lawful_basis, monthly_update, session_invitations, reports, \
-        created_at, updated_at, status_changed_at
+        created_at, updated_at, status_changed_at, known_as
         """
 
     /// Reads a row of `listedColumns` by position, for listings of the whole list: by name, each value cost a
@@ -78,6 +79,7 @@ extension Member: FetchableRecord, MutablePersistableRecord {
         createdAt = dates.date(row, atIndex: 10)
         updatedAt = dates.date(row, atIndex: 11)
         statusChangedAt = dates.date(row, atIndex: 12)
+        knownAs = row[13]
     }
 
     /// Writes a row.
@@ -86,6 +88,7 @@ extension Member: FetchableRecord, MutablePersistableRecord {
         container["email"] = email
         container["email_key"] = emailKey
         container["name"] = name
+        container["known_as"] = knownAs
         container["organisation"] = organisation
         container["status"] = status
         container["lawful_basis"] = lawfulBasis

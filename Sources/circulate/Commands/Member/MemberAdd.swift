@@ -15,6 +15,8 @@ extension Circulate.MemberCommand {
         @Argument(help: "Their email address.") var email: String
         @Option(help: "Their name as they like it shown.") var name: String = ""
         @Option(help: "Their organisation.") var organisation: String?
+        @Option(help: ArgumentHelp("The name they go by, used in greetings (\"Dear Sam,\") instead of their full name.", valueName: "name"))
+        var knownAs: String?
         @OptionGroup var grouping: GroupingOptions
         @Option(help: ArgumentHelp("Where and when they agreed (required), e.g. \"sign-in sheet, 5 Nov 2026 session\".", valueName: "text"))
         var source: String
@@ -24,7 +26,7 @@ extension Circulate.MemberCommand {
 
         func execute(_ context: CommandContext) throws {
             let address = try parseAddress(email)
-            let new = try NewMember(address: address, name: name, organisation: organisation, tags: grouping.allTags(),
+            let new = try NewMember(address: address, name: name, organisation: organisation, knownAs: knownAs, tags: grouping.allTags(),
                                     streams: grouping.streamPreferences())
             let grant = try consent.grant(source: source, context)
             let db = try context.database()

@@ -16,6 +16,8 @@ extension Circulate.MemberCommand {
         @Option(help: "A new name.") var name: String?
         @Option(help: "A new organisation.") var organisation: String?
         @Flag(help: "Remove the organisation.") var clearOrganisation = false
+        @Option(help: ArgumentHelp("The name they go by, used in greetings instead of their full name.", valueName: "name")) var knownAs: String?
+        @Flag(help: "Greet them by their full name again.") var clearKnownAs = false
         @Option(name: .customLong("add-role"), help: ArgumentHelp("Add a role (repeatable).", valueName: "role")) var addRoles: [String] = []
         @Option(name: .customLong("remove-role"), help: ArgumentHelp("Remove a role (repeatable).", valueName: "role")) var removeRoles: [String] = []
         @Option(name: .customLong("add-tag"), help: ArgumentHelp("Add a free tag (repeatable).", valueName: "tag")) var addTags: [String] = []
@@ -30,6 +32,9 @@ extension Circulate.MemberCommand {
         func validate() throws {
             if clearOrganisation && organisation != nil {
                 throw ValidationError("--organisation and --clear-organisation cannot be used together")
+            }
+            if clearKnownAs && knownAs != nil {
+                throw ValidationError("--known-as and --clear-known-as cannot be used together")
             }
             if resubscribe && (source ?? "").isEmpty {
                 throw ValidationError("--resubscribe needs --source saying how and when the person asked to come back")
@@ -47,6 +52,11 @@ extension Circulate.MemberCommand {
             } else if let organisation {
                 let cleaned = try TextField.clean(organisation, field: "organisation")
                 changes.organisation = .some(cleaned.isEmpty ? nil : cleaned)
+            }
+            if clearKnownAs {
+                changes.knownAs = .some(nil)
+            } else if let knownAs {
+                changes.knownAs = .some(try NewMember.knownAs(knownAs))
             }
             changes.addTags = try addRoles.map { try Tag.role($0) } + addTags.map { try Tag.tag($0) }
             changes.removeTags = try removeRoles.map { try Tag.role($0) } + removeTags.map { try Tag.tag($0) }

@@ -14,6 +14,7 @@ extension Circulate.UpdateCommand {
         @Option(help: ArgumentHelp("The slot's day, e.g. 2027-01-05 (default: the next slot with nothing queued).", valueName: "date"))
         var slot: String?
         @Flag(help: "Queue it even if the same subject and text are already queued or were sent recently.") var again = false
+        @Flag(help: "Leave out the automatic \"Dear NAME,\" (for a body that opens with its own, such as \"Dear friends,\").") var noGreeting = false
         @Flag(help: "Print the update as JSON.") var json = false
 
         func execute(_ context: CommandContext) throws {
@@ -22,7 +23,8 @@ extension Circulate.UpdateCommand {
             guard let rule = config.updates.schedule else {
                 throw ConfigurationError(file: config.sourceFile, "updates.schedule is off, so there is no slot to queue for; set it (e.g. \"FREQ=MONTHLY;BYDAY=1TU;BYHOUR=9\") or use `circulate send` for a one-off message")
             }
-            let body = try InputFile.text(file, what: "update file")
+            var body = try InputFile.text(file, what: "update file")
+            if noGreeting { body = Greeting.turnedOff(body) }
             let db = try context.database()
             let slotAt: Date
             if let slot {
