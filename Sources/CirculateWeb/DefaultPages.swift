@@ -40,13 +40,64 @@ a { color: #0b4f8a; }
 </html>
 
 """#,
+        "preferences-saved.html.mustache": #"""
+<p>{{summary}}</p>
+{{#erasure_requested}}
+<p>Your request to erase your data is recorded. No more mail will be sent to you, and the coordinator will delete
+everything we hold about you by {{due}} at the latest.</p>
+{{/erasure_requested}}
+<p><a href="{{back}}">Back to your choices</a></p>
+
+"""#,
+        "preferences.html.mustache": #"""
+{{#active}}
+<form method="post" action="{{action}}">
+<input type="hidden" name="form" value="{{form_token}}">
+<fieldset>
+<legend>What you receive from {{community}}</legend>
+{{#streams}}
+<p><input type="checkbox" id="stream-{{name}}" name="stream" value="{{name}}"{{#on}} checked{{/on}}>
+<label for="stream-{{name}}">{{label}}</label></p>
+{{/streams}}
+</fieldset>
+<p><button type="submit" name="save" value="1">Save my choices</button></p>
+<p><button type="submit" name="leave" value="everything">Leave everything</button></p>
+<h2>Your data</h2>
+{{#erasure_pending}}
+<p>You asked us to erase your data; the coordinator will do so by {{due}} at the latest.</p>
+{{/erasure_pending}}
+{{^erasure_pending}}
+<p><input type="checkbox" id="erase" name="erase" value="yes">
+<label for="erase">Please erase my data. This stops all mail now and asks the coordinator to delete everything we
+hold about you, within one month.</label></p>
+<p><button type="submit" name="save" value="1">Send my request</button></p>
+{{/erasure_pending}}
+</form>
+{{/active}}
+{{^active}}
+<p>You do not receive any mail from {{community}} at the moment.{{#erasure_pending}} You asked us to erase your data;
+the coordinator will do so by {{due}} at the latest.{{/erasure_pending}}</p>
+{{^erasure_pending}}
+<form method="post" action="{{action}}">
+<input type="hidden" name="form" value="{{form_token}}">
+<p><input type="checkbox" id="erase" name="erase" value="yes">
+<label for="erase">Please erase my data: ask the coordinator to delete everything we hold about you, within one
+month.</label></p>
+<p><button type="submit" name="save" value="1">Send my request</button></p>
+</form>
+{{/erasure_pending}}
+<p>To receive mail again, write to <a href="mailto:{{list_address}}">{{list_address}}</a>.</p>
+{{/active}}
+
+"""#,
         "unsubscribe.html.mustache": #"""
 <p>Press the button to stop receiving {{what}} from {{community}}. Nothing changes until you do.</p>
 <form method="post" action="{{action}}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">Unsubscribe</button>
 </form>
-<p>Changed your mind? Just close this page.</p>
+<p>Changed your mind? Just close this page. To choose what you receive instead, or to ask us to erase your data,
+see <a href="{{preferences}}">your choices</a>.</p>
 
 """#,
         "unsubscribed.html.mustache": #"""
@@ -56,7 +107,7 @@ a { color: #0b4f8a; }
 {{^already}}
 <p>Done: you will no longer receive {{what}} from {{community}}.{{#remaining}} You still receive {{remaining}}.{{/remaining}}</p>
 {{/already}}
-<p>If this was a mistake, reply to any of our messages or write to <a href="mailto:{{list_address}}">{{list_address}}</a>.</p>
+<p>See or change <a href="{{preferences}}">your choices</a>. If this was a mistake, reply to any of our messages or write to <a href="mailto:{{list_address}}">{{list_address}}</a>.</p>
 
 """#,
     ]

@@ -15,7 +15,7 @@ public struct WebSite: Sendable {
     let health: DaemonHealth
     let clock: @Sendable () -> Date
     let logger: Logger
-    private let work = BlockingWork()
+    let work = BlockingWork()
 
     /// Largest request body read (a one-click POST is a few dozen bytes).
     static let maximumBody = 16 * 1024
@@ -54,6 +54,12 @@ public struct WebSite: Sendable {
                 try await oneClick(request, token: context.parameters.get("token") ?? "")
             }
         }
+        group.get("p/:token") { request, context in
+            try await preferencesPage(context.parameters.get("token") ?? "", request: request)
+        }
+        group.post("p/:token") { request, context in
+            try await savePreferences(request, token: context.parameters.get("token") ?? "")
+        }
         return router
     }
 
@@ -77,7 +83,7 @@ public struct WebSite: Sendable {
             try await work.run({ [database] in try database.memberExists(id: token.id) })
         else { return unknownLink() }
         return pages.response("unsubscribe", title: "Unsubscribe", values: common([
-            "what": describe(token.scope), "action": action + text,
+            "what": describe(token.scope), "action": action + text, "preferences": preferencesLink(token.id),
         ]))
     }
 
@@ -95,7 +101,7 @@ public struct WebSite: Sendable {
             try database.unsubscribe(memberID: token.id, stream: stream, source: "one-click unsubscribe", recordedBy: "web", now: now)
         }
         guard let outcome else { return unknownLink() }
-        var values = common(["what": describe(token.scope)])
+        var values = common(["what": describe(token.scope), "preferences": preferencesLink(token.id)])
         switch outcome {
         case .unsubscribed:
             metrics.unsubscribed()
@@ -111,11 +117,11 @@ public struct WebSite: Sendable {
     }
 
     /// Unknown, altered and erased-member tokens all get this same page.
-    private func unknownLink() -> Response {
+    func unknownLink() -> Response {
         pages.response("link-unknown", title: "This link cannot be used", values: common([:]), status: .notFound)
     }
 
-    private func common(_ values: [String: Any]) -> [String: Any] {
+    func common(_ values: [String: Any]) -> [String: Any] {
         values.merging(["community": configuration.community.name, "list_address": configuration.list.replyTo ?? configuration.list.address]) { a, _ in a }
     }
 

@@ -85,6 +85,47 @@ struct WebCommandTests {
         #expect(!cli.log("serve1.log").contains("kim.okafor") && !cli.log("serve2.log").contains("kim.okafor"), "no address in the log")
     }
 
+    @Test("'please erase my data' on the preference page waits in `circulate requests` with its deadline until `erase` completes it")
+    func erasureRequest() throws {
+        let cli = try CLI()
+        let port = try Self.freePort(), operatorPort = try Self.freePort()
+        #expect(try cli.run("init").status == 0)
+        #expect(try cli.run("member", "add", "ana.lima@example.org", "--name", "Ana Lima", "--source", "sign-up form").status == 0)
+        _ = try cli.write("body.md", "Our next session is on **9 December**.\n")
+        _ = try cli.write("circulate.toml", Self.config(web: (port, operatorPort)))
+        cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
+        let daemon = try Self.daemon(cli, log: "serve.log")
+        defer { Self.stop(daemon) }
+        #expect(try cli.run("send", "--subject", "November update", "--body", cli.path("body.md"), "--stream", "monthly-update").status == 0)
+        #expect(cli.waitFor(15) { Self.outbox(cli).count == 1 }, "\(cli.log())")
+        let file = try #require(Self.outbox(cli).first)
+        let header = try #require(try Self.headers(file)["List-Unsubscribe"])
+        let https = try #require(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("<https://") })
+        let unsubscribe = "http://127.0.0.1:\(port)" + String(https.dropFirst("<https://lists.example.org".count).dropLast())
+
+        // From the unsubscribe page to the preference page, as a person would click.
+        let page = try Self.http("GET", unsubscribe).body
+        let preferencesPath = try #require(page.range(of: "href=\"/circulate/p/").map { String(page[$0.lowerBound...].dropFirst(6).prefix { $0 != "\"" }) })
+        let preferences = "http://127.0.0.1:\(port)\(preferencesPath)"
+        let form = try Self.http("GET", preferences).body
+        let guardValue = try #require(form.range(of: "name=\"form\" value=\"").map { String(form[$0.upperBound...].prefix { $0 != "\"" }) })
+        let saved = try Self.http("POST", preferences, form: "form=\(guardValue)&erase=yes&save=1")
+        #expect(saved.status == 200 && saved.body.contains("Your request to erase your data is recorded"), "\(saved)")
+
+        let listed = try cli.run("requests", "--json")
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let requests = try listed.json() as? [[String: Any]] ?? []
+        #expect(requests.count == 1)
+        #expect(requests.first?["kind"] as? String == "erasure" && requests.first?["email"] as? String == "ana.lima@example.org")
+        #expect(requests.first?["command"] as? String == "circulate erase ana.lima@example.org")
+        #expect(try cli.run("requests").stdout.contains("circulate erase ana.lima@example.org"))
+        #expect(try Self.streams(cli, "ana.lima@example.org").isEmpty, "no more mail while the request waits")
+
+        let erased = try cli.run("erase", "ana.lima@example.org")
+        #expect(erased.status == 0, "\(erased.stderr)")
+        #expect(try cli.run("requests").stdout.contains("No requests are waiting."))
+    }
+
     @Test("a port already in use stops serve at start with the setting named, and nothing else running")
     func portInUse() throws {
         let cli = try CLI()

@@ -67,6 +67,15 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var responseNote: String?
     }
 
+    /// A request the person made that waits for the coordinator.
+    public struct RequestEntry: Sendable, Equatable, Codable {
+        /// "erasure".
+        public var kind: String
+        public var source: String
+        public var requestedAt: Date
+        public var dueBy: Date
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -85,6 +94,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var sessions: [SessionEntry] = []
     /// Reports sent to the person, with any response recorded.
     public var reports: [ReportEntry] = []
+    /// Requests waiting for the coordinator (e.g. to be erased).
+    public var requests: [RequestEntry] = []
     /// Plain words about what is and is not held.
     public var notes: [String]
 }

@@ -42,7 +42,7 @@ extension AppDatabase {
         let queue = try OutboundQueue.forget(db, member: id, address: address, now: now)
         var removed = queue.deleted + queue.inFlight.count
         // Every other table that refers to a person is listed here; later tables add themselves to this function.
-        for table in ["participation", "report_recipient", "consent_event", "member_tag"] {
+        for table in ["participation", "report_recipient", "consent_event", "member_tag", "data_request"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
             removed += db.changesCount
         }
@@ -167,7 +167,12 @@ extension AppDatabase {
                     }
                 }
             }
-            export.notes = ["This is every record circulate holds about this person: their entry on the list, their consent "
+            if let id = m.id {
+                export.requests = try pendingRequests().filter { $0.memberID == id }.map {
+                    SubjectAccessExport.RequestEntry(kind: $0.kind.rawValue, source: $0.source, requestedAt: $0.requestedAt, dueBy: $0.dueBy)
+                }
+            }
+            export.notes = ["This is every record circulate holds about this person: their entry on the list, any request of theirs waiting for the coordinator, their consent "
                             + "history, the sessions they were recorded at, the reports sent to them and whether they responded, "
                             + "and the messages queued for or sent to them, test messages included (kind, subject, address, "
                             + "state, why one failed, and the mail server's reply; the text of each message is the mailing's, not "

@@ -434,6 +434,20 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v10: data-subject requests from the web pages") { db in
+            try db.execute(sql: """
+                -- What a person asked for on a preference page, until the coordinator completes it. It goes with the
+                -- member (an erasure completes it by deleting both).
+                CREATE TABLE data_request (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL CHECK (kind IN ('erasure')),
+                    source TEXT NOT NULL CHECK (source <> ''),
+                    requested_at DATETIME NOT NULL,
+                    UNIQUE (member_id, kind)
+                );
+                """)
+        }
         return migrator
     }
 }

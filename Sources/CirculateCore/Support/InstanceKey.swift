@@ -74,8 +74,9 @@ public struct InstanceKey: Sendable {
         return "\(memberID)-" + String(Self.hex(mac).prefix(24))
     }
 
-    /// The full HMAC-SHA256 of `bytes` under the link-token key.
-    func linkMAC(_ bytes: [UInt8]) -> [UInt8] {
+    /// The full HMAC-SHA256 of `bytes` under the link-token key (link tokens, and values bound to one such as the web
+    /// forms' guard; callers prefix their own label so that no value can stand for another).
+    public func linkMAC(_ bytes: [UInt8]) -> [UInt8] {
         var hmac = linkTokenMAC.mac
         hmac.update(data: bytes)
         return Array(hmac.finalize())
