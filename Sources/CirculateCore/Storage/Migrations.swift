@@ -385,6 +385,23 @@ enum Migrations {
                 CREATE INDEX delivery_in_doubt ON delivery(mailing_id, state) WHERE doubts > 0;
                 """)
         }
+        migrator.registerMigration("v8: participation may be 'maybe'") { db in
+            // SQLite cannot change a CHECK in place: the table is rebuilt with the same rows.
+            try db.execute(sql: """
+                CREATE TABLE new_participation (
+                    session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                    member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    status TEXT NOT NULL CHECK (status IN ('invited', 'accepted', 'maybe', 'apologies', 'attended')),
+                    recorded_at DATETIME NOT NULL,
+                    PRIMARY KEY (session_id, member_id)
+                ) WITHOUT ROWID;
+                INSERT INTO new_participation (session_id, member_id, status, recorded_at)
+                SELECT session_id, member_id, status, recorded_at FROM participation;
+                DROP TABLE participation;
+                ALTER TABLE new_participation RENAME TO participation;
+                CREATE INDEX participation_by_member ON participation(member_id);
+                """)
+        }
         return migrator
     }
 }

@@ -32,7 +32,7 @@ struct SessionFollowUps {
             Variant(kind: .missedYou, statuses: [.apologies], audience: "sent apologies for"),
         ]
         if context.configuration.sessions.thankNoShows {
-            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted], audience: "did not come to"))
+            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted, .maybe], audience: "did not come to"))
         }
         var results: [QueueingResult] = []
         for session in due {
