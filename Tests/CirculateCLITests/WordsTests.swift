@@ -184,4 +184,33 @@ struct WordsTests {
         let show = try cli.run("session", "show", "1", "--json").object()
         #expect((show["counts"] as? [String: Int])?["apologies"] == 1, "\(show)")
     }
+
+    @Test("report list and status say sent once the follow-up went; the daemon's log times follow CIRCULATE_NOW")
+    func followUpSentAndLogTimes() throws {
+        let cli = try instance()
+        #expect(try cli.run("member", "add", "cllr@example.org", "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
+                            "--source", "public register").status == 0)
+        cli.at("2026-11-02T09:00:00Z")
+        #expect(try cli.run("report", "distribute", "--link", "https://example.org/discharge.pdf", "--title", "Hospital discharge",
+                            "--audience", "key-influencer").status == 0)
+        func state(_ kind: String) throws -> Bool {
+            let messages = try cli.run("export", "cllr@example.org").object()["messages"] as? [[String: Any]] ?? []
+            return messages.contains { $0["kind"] as? String == kind && $0["state"] as? String == "sent" }
+        }
+        let first = try cli.runDaemon(from: "2026-11-02T09:01:00Z") { try state("report") }
+        #expect(first.finished, "\(first.log)")
+        let logLines = first.log.split(separator: "\n").filter { $0.first?.isNumber == true }
+        #expect(!logLines.isEmpty && logLines.allSatisfy { $0.hasPrefix("2026-11-02T09:0") }, "\(first.log)")
+        #expect(try cli.run("report", "list").stdout.contains("due "), "before the follow-up")
+
+        let second = try cli.runDaemon(from: "2026-11-16T09:05:00Z") { try state("report-follow-up") }
+        #expect(second.finished, "\(second.log)")
+        #expect(try cli.waitFor(10) { try cli.run("report", "list").stdout.contains("sent ") })
+        let list = try cli.run("report", "list").stdout
+        #expect(list.contains("sent ") && !list.contains("queued"), "\(list)")
+        let status = try cli.run("report", "status", "1").stdout
+        #expect(status.contains("Follow-up sent") && !status.contains("Follow-up queued"), "\(status)")
+        let json = try cli.run("report", "list", "--json").json() as? [[String: Any]] ?? []
+        #expect(json.first?["follow_up_sent_at"] is String, "\(json)")
+    }
 }

@@ -228,10 +228,11 @@ extension AppDatabase {
     }
 
     /// Records consent given (or a lawful basis relied on) for exactly `streams`: one event for all streams, or one
-    /// per stream, so that the history never says "all streams" for less.
+    /// per stream, so that the history never says "all streams" for some of them.
     static func recordGrant(_ db: Database, member: Int64, streams: StreamPreferences, basis: LawfulBasis, source: String,
                             wording: String?, by: String, now: Date) throws {
-        for stream in streams == .all ? [nil] : streams.enabled.map(Optional.some) {
+        // No stream at all (a guest invited personally): one event for the basis itself, as before.
+        for stream in streams == .all || streams.isEmpty ? [nil] : streams.enabled.map(Optional.some) {
             try record(db, .given, member: member, stream: stream, basis: basis, source: source, wording: wording, by: by, now: now)
         }
     }
