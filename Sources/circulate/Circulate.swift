@@ -20,7 +20,12 @@ enum Entry {
             Terminal.error("argument \(position) is not valid UTF-8 text; check the terminal's or the script's encoding (nothing was done)")
             exit(ExitStatus.invalidInput)
         }
-        await Circulate.main(GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst())))
+        let arguments = GlobalArguments.hoistingConfig(Array(CommandLine.arguments.dropFirst()))
+        if (try? Circulate.parseAsRoot(arguments)) == nil, let unknown = UnknownOption.find(in: arguments) {
+            Terminal.error("unknown option '\(unknown.option)' for `\(unknown.command)`; see `\(unknown.command) --help` for the options it takes")
+            exit(ExitStatus.usage)
+        }
+        await Circulate.main(arguments)
     }
 }
 
@@ -34,7 +39,7 @@ struct Circulate: AsyncParsableCommand {
         commandName: "circulate",
         abstract: "Mailing lists and dissemination for Communities of Practice.",
         discussion: """
-            Keeps a consented member list, handles leaving and erasure, and (with the daemon) sends the community's mail. Every command takes --config PATH (default: $CIRCULATE_CONFIG, ./config/circulate.toml, /etc/circulate/circulate.toml). Exit codes: 0 ok, 64 usage, 65 invalid input, 66 unreadable file, 67 unknown person, 69 not initialised, 70 internal error, 74 storage failure, 75 busy (try again), 78 configuration error.
+            Keeps a consented member list, handles leaving and erasure, and (with the daemon) sends the community's mail. Every command takes --config PATH (default: $CIRCULATE_CONFIG, ./config/circulate.toml, /etc/circulate/circulate.toml). \(ExitStatus.summary)
             """,
         version: "circulate 0.1.0",
         subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self,

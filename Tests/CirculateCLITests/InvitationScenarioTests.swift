@@ -68,6 +68,8 @@ struct InvitationScenarioTests {
         _ = try ok("session", "apologies", "1", "chris.example@example.org")
         _ = try ok("unsubscribe", "dana.example@example.org")
         _ = try ok("session", "rsvp", "1", "ann.example@example.org", "yes")
+        // Not sure: still reminded, like anyone who has not sent apologies, but not counted as coming.
+        _ = try ok("session", "rsvp", "1", "sian@example.org", "maybe")
 
         // The first reminder: Monday 26 October 09:00 GMT.
         try daemon(from: "2026-10-26T08:59:57Z") { server.capturedCount >= 6 + 4 }
@@ -115,11 +117,11 @@ struct InvitationScenarioTests {
         #expect(lines.filter { $0.hasPrefix("Reminder 1 20261029T180000") }.count == 4, "\(out)")
         let show = try ok("session", "show", "1", "--json").object()
         let counts = show["counts"] as? [String: Int] ?? [:]
-        #expect(counts["accepted"] == 1 && counts["apologies"] == 1, "\(show)")
-        // No reply yet: Sian, the key influencer, the guest, and Dana (who left; still counted as invited).
-        #expect(counts["invited"] == 4 && show["invited"] as? Int == 6, "\(show)")
+        #expect(counts["coming"] == 1 && counts["maybe"] == 1 && counts["apologies"] == 1, "\(show)")
+        // No reply yet: the key influencer, the guest, and Dana (who left; still counted as invited).
+        #expect(counts["no_reply"] == 3 && counts["invited_total"] == 6, "\(show)")
         let text = try ok("session", "show", "1").stdout
-        #expect(text.contains("Invited: 6 · coming: 1 · apologies: 1 · no reply: 4"), "\(text)")
+        #expect(text.contains("Invited: 6 · coming: 1 · maybe: 1 · apologies: 1 · no reply: 3"), "\(text)")
     }
 
 }

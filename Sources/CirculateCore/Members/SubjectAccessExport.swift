@@ -54,7 +54,7 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public struct SessionEntry: Sendable, Equatable, Codable {
         public var session: String
         public var startsAt: Date
-        /// attended, apologies, invited, accepted
+        /// attended, apologies, invited, accepted, maybe
         public var status: String
         public var recordedAt: Date
     }

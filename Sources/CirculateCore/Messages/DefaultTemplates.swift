@@ -146,7 +146,16 @@ We were sorry not to see you at our session “{{title}}” on {{day}}; we hope 
 """#,
         "notice-slot-missed.md.mustache": #"""
 {{% CONTENT_TYPE: TEXT}}
+{{#several}}
+These monthly update slots passed with nothing queued, so nothing was sent to members on them:
+
+{{#slots}}
+- {{when}}
+{{/slots}}
+{{/several}}
+{{^several}}
 The monthly update slot ({{slot_when}}) has passed with nothing queued, so nothing was sent to members.
+{{/several}}
 
 To send this month's news now, queue it for the next slot, or use `circulate send` for a one-off message:
 

@@ -20,6 +20,8 @@ public struct Report: Sendable, Equatable, Codable {
     public var followUpAt: Date
     /// When the follow-up was queued.
     public var followedUpAt: Date?
+    /// When the last follow-up message was handed to the relay, once nothing of the follow-up is left to send.
+    public var followUpSentAt: Date?
     public var createdBy: String
     /// What was asked for (title, audience, content), so that the same distribution asked for again is recognised.
     public var requestKey: String?

@@ -62,8 +62,11 @@ public struct SessionDetails: Sendable, Equatable {
         public var email: String
         public var name: String
         public var status: Participation
-        /// Whether they may be mailed session messages now.
+        /// Whether they may be mailed session messages now (on the session-invitations stream, or invited personally).
         public var mailable: Bool
+        /// Invited personally, outside the session-invitations stream: a guest, or a key individual reached in their
+        /// professional role.
+        public var invitedPersonally = false
     }
 
     public var session: Session
@@ -84,6 +87,8 @@ public enum Participation: String, Sendable, Codable, CaseIterable {
     case invited
     /// Said they are coming.
     case accepted
+    /// Not sure yet: not counted as coming, and reminded like anyone who has not sent apologies.
+    case maybe
     /// Sent apologies: will not (or did not) attend.
     case apologies
     /// Signed in on the day.

@@ -142,19 +142,32 @@ extension AppDatabase {
             if options.lawfulBasis == .consent && answer == .yes {
                 let latest = try String.fetchOne(db.cachedStatement(sql: """
                     SELECT wording_version FROM consent_event
-                    WHERE member_id = ? AND action = 'given' AND lawful_basis = 'consent' AND stream IS NULL
+                    WHERE member_id = ? AND action = 'given' AND lawful_basis = 'consent'
                     ORDER BY id DESC LIMIT 1
                     """), arguments: [id])
                 if member.lawfulBasis != .consent || latest != grant.wordingVersion {
-                    try record(db, .given, member: id, stream: nil, basis: .consent, source: grant.source,
-                               wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+                    // Someone reached in their professional role who now ticks yes gets what consent brings (the
+                    // streams asked for, or all); a new wording version for a member keeps the streams they chose.
+                    if member.lawfulBasis != .consent {
+                        let granted = options.streams ?? .defaults(for: .consent)
+                        for stream in granted.enabled { member.streams[stream] = true }
+                    }
+                    try recordGrant(db, member: id, streams: member.streams, basis: .consent, source: grant.source,
+                                    wording: grant.wordingVersion, by: grant.recordedBy, now: now)
                     member.lawfulBasis = .consent
                     consentRecorded = true
-                    notes.append("consent recorded (wording \(grant.wordingVersion ?? "-"))")
+                    notes.append("consent recorded (wording \(grant.wordingVersion ?? "-"); \(describe(member.streams)))")
                 }
-            } else if options.lawfulBasis == .consent && answer == .no {
-                notes.append("the sheet records no consent, but they are on the list from earlier; "
-                             + "to stop mailing them: circulate unsubscribe \(shown)")
+            } else if options.lawfulBasis == .consent && answer == .no && !TextField.trimmingSpaces(row.consent ?? "").isEmpty {
+                // An explicit "no" on a later sheet is their latest wish; a blank cell is not a withdrawal.
+                let covered = (options.streams ?? .all).enabled.filter { member.streams[$0] }
+                if !covered.isEmpty {
+                    try withdraw(db, member: &member, streams: covered, source: grant.source, by: grant.recordedBy, now: now)
+                    consentRecorded = true
+                    notes.append(member.status == .unsubscribed
+                                 ? "said no to emails on this sheet: unsubscribed, withdrawal recorded"
+                                 : "said no to emails on this sheet: stopped \(covered.map(\.rawValue).joined(separator: ", ")), withdrawal recorded")
+                }
             }
         case .unsubscribed, .bounced, .erasedSuppressed:
             if options.resubscribe && options.lawfulBasis == .consent && answer == .yes {
@@ -162,8 +175,8 @@ extension AppDatabase {
                 member.lawfulBasis = .consent
                 member.streams = options.streams ?? .defaults(for: .consent)
                 member.statusChangedAt = now
-                try record(db, .given, member: id, stream: nil, basis: .consent, source: grant.source,
-                           wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+                try recordGrant(db, member: id, streams: member.streams, basis: .consent, source: grant.source,
+                                wording: grant.wordingVersion, by: grant.recordedBy, now: now)
                 consentRecorded = true
                 notes.append("resubscribed with the fresh consent on this row")
             } else if member.status == .bounced {
@@ -180,6 +193,34 @@ extension AppDatabase {
             try member.update(db)
         }
         return line(shown, changed ? .updated : .unchanged, notes.isEmpty ? nil : notes.joined(separator: "; "))
+    }
+}
+
+extension AppDatabase {
+    /// Stops `streams` for a member in the transaction under way, recording one withdrawal (for all streams when
+    /// nothing is left, which also unsubscribes them) and cancelling what is queued for those streams.
+    static func withdraw(_ db: Database, member: inout Member, streams: [MailStream], source: String, by: String, now: Date) throws {
+        guard let id = member.id else { return }
+        var remaining = member.streams
+        for stream in streams { remaining[stream] = false }
+        if remaining.isEmpty {
+            try record(db, .withdrawn, member: id, stream: nil, basis: member.lawfulBasis, source: source, wording: nil, by: by, now: now)
+            _ = try OutboundQueue.cancel(db, .member(id, stream: nil), reason: "the recipient unsubscribed", now: now)
+            member.status = .unsubscribed
+            member.lawfulBasis = nil
+            member.statusChangedAt = now
+        } else {
+            for stream in streams {
+                try record(db, .withdrawn, member: id, stream: stream, basis: member.lawfulBasis, source: source, wording: nil, by: by, now: now)
+                _ = try OutboundQueue.cancel(db, .member(id, stream: stream), reason: "the recipient left \(stream.rawValue)", now: now)
+            }
+        }
+        member.streams = remaining
+    }
+
+    /// "all streams", or the streams by name.
+    static func describe(_ streams: StreamPreferences) -> String {
+        streams == .all ? "all streams" : streams.enabled.map(\.rawValue).joined(separator: ", ")
     }
 }
 

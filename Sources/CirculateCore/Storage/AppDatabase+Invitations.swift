@@ -46,7 +46,7 @@ extension AppDatabase {
         }
     }
 
-    /// Records a person's answer for a session: coming (accepted), not coming (apologies), or not sure (invited).
+    /// Records a person's answer for a session: coming (accepted), not coming (apologies), or not sure (maybe).
     /// Apologies cancel any reminder still waiting for them, in the same transaction (one in flight is stopped at the
     /// last check; see `withdrawalsInFlight`). Someone recorded as attended stays attended.
     public func recordAnswer(session id: Int64, address: EmailAddress, answer: Participation, now: Date) throws -> Participation {

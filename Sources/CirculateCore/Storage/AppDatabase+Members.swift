@@ -111,8 +111,8 @@ extension AppDatabase {
                 member.status = .active
                 member.lawfulBasis = grant.lawfulBasis
                 member.streams = changes.enableStreams.isEmpty ? .defaults(for: grant.lawfulBasis) : StreamPreferences(changes.enableStreams)
-                try Self.record(db, .given, member: id, stream: nil, basis: grant.lawfulBasis, source: grant.source,
-                                wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+                try Self.recordGrant(db, member: id, streams: member.streams, basis: grant.lawfulBasis, source: grant.source,
+                                     wording: grant.wordingVersion, by: grant.recordedBy, now: now)
             } else {
                 for stream in changes.enableStreams where !member.streams[stream] {
                     guard member.status == .active, let basis = member.lawfulBasis else {
@@ -245,9 +245,19 @@ extension AppDatabase {
         try member.insert(db)
         guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
         for tag in new.tags { _ = try addTag(db, member: id, tag) }
-        try record(db, .given, member: id, stream: nil, basis: grant.lawfulBasis, source: grant.source,
-                   wording: grant.wordingVersion, by: grant.recordedBy, now: now)
+        try recordGrant(db, member: id, streams: member.streams, basis: grant.lawfulBasis, source: grant.source,
+                        wording: grant.wordingVersion, by: grant.recordedBy, now: now)
         return member
+    }
+
+    /// Records consent given (or a lawful basis relied on) for exactly `streams`: one event for all streams, or one
+    /// per stream, so that the history never says "all streams" for some of them.
+    static func recordGrant(_ db: Database, member: Int64, streams: StreamPreferences, basis: LawfulBasis, source: String,
+                            wording: String?, by: String, now: Date) throws {
+        // No stream at all (a guest invited personally): one event for the basis itself, as before.
+        for stream in streams == .all || streams.isEmpty ? [nil] : streams.enabled.map(Optional.some) {
+            try record(db, .given, member: member, stream: stream, basis: basis, source: source, wording: wording, by: by, now: now)
+        }
     }
 
     /// Adds a role/tag; returns whether it was new.

@@ -99,14 +99,20 @@ extension AppDatabase {
     static func sessionDetails(_ db: Database, _ id: Int64) throws -> SessionDetails {
         let session = try Session.find(db, id: id)
         let people = try Row.fetchAll(db, sql: """
-            SELECT p.member_id, p.status, m.email, m.name, m.status AS member_status, m.lawful_basis, m.session_invitations
+            SELECT p.member_id, p.status, m.email, m.name, m.status AS member_status, m.lawful_basis, m.session_invitations,
+                   p.member_id IN (\(SessionInvitations.invitedPersonallySQL)) AS personally
             FROM participation p JOIN member m ON m.id = p.member_id
             WHERE p.session_id = ? ORDER BY p.status, lower(m.name), m.email_key
-            """, arguments: [id]).map { row in
-                SessionDetails.Person(memberID: row["member_id"], email: row["email"], name: row["name"],
-                                      status: try row.decode(Participation.self, forColumn: "status"),
-                                      mailable: row["member_status"] == "active" && (row["lawful_basis"] as String?) != nil
-                                        && row["session_invitations"] == true)
+            """, arguments: [id, id]).map { row in
+                // Guests and key individuals invited personally hear of the session outside the stream, as long as
+                // they have not left.
+                let personally: Bool = row["personally"]
+                let held = row["member_status"] == "active" && (row["lawful_basis"] as String?) != nil
+                var person = SessionDetails.Person(memberID: row["member_id"], email: row["email"], name: row["name"],
+                                                   status: try row.decode(Participation.self, forColumn: "status"),
+                                                   mailable: held && (row["session_invitations"] == true || personally))
+                person.invitedPersonally = personally
+                return person
             }
         let invited = try SessionInvitations.invitedCount(db, session: id)
         let mailings = try Int64.fetchAll(db, sql: """

@@ -434,6 +434,23 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v8: participation may be 'maybe'") { db in
+            // SQLite cannot change a CHECK in place: the table is rebuilt with the same rows.
+            try db.execute(sql: """
+                CREATE TABLE new_participation (
+                    session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                    member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    status TEXT NOT NULL CHECK (status IN ('invited', 'accepted', 'maybe', 'apologies', 'attended')),
+                    recorded_at DATETIME NOT NULL,
+                    PRIMARY KEY (session_id, member_id)
+                ) WITHOUT ROWID;
+                INSERT INTO new_participation (session_id, member_id, status, recorded_at)
+                SELECT session_id, member_id, status, recorded_at FROM participation;
+                DROP TABLE participation;
+                ALTER TABLE new_participation RENAME TO participation;
+                CREATE INDEX participation_by_member ON participation(member_id);
+                """)
+        }
         migrator.registerMigration("v10: data-subject requests from the web pages") { db in
             try db.execute(sql: """
                 -- What a person asked for on a preference page, until the coordinator completes it. It goes with the

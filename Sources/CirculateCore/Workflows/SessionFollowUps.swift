@@ -47,7 +47,7 @@ struct SessionFollowUps {
             Variant(kind: .missedYou, statuses: [.apologies], audience: "sent apologies for", personal: true),
         ]
         if context.configuration.sessions.thankNoShows {
-            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted], audience: "did not come to", personal: false))
+            variants.append(Variant(kind: .noShow, statuses: [.invited, .accepted, .maybe], audience: "did not come to", personal: false))
         }
         var results: [QueueingResult] = []
         for session in due {

@@ -77,7 +77,10 @@ extension Circulate {
                     let u = try db.update(id: update)
                     mailing = .draft(kind: .update, stream: .monthlyUpdate, subject: u.subject, body: u.bodyMarkdown, now: now)
                 } else {
-                    guard let file, let subject else { throw ValidationError("Give --file FILE.md and --subject \"...\" (or --update ID).") }
+                    guard let file, let typed = subject else { throw ValidationError("Give --file FILE.md and --subject \"...\" (or --update ID).") }
+                    // The same rules as `send` and `update queue`, so a bad subject is invalid input here too.
+                    let subject = try TextField.clean(typed, field: "subject", maxLength: 250)
+                    guard !subject.isEmpty else { throw InvalidField(field: "subject", value: typed, problem: "is empty; give --subject \"...\"") }
                     mailing = .draft(kind: kind, stream: kind == .update ? .monthlyUpdate : kind == .test ? nil : .sessionInvitations,
                                      subject: subject, body: try InputFile.text(file, what: "content file"), now: now)
                 }

@@ -17,8 +17,10 @@ extension Circulate {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
+            // A CIRCULATE_NOW that does not parse falls back to the system clock here; the setup below refuses it.
+            let clock: @Sendable () -> Date = (try? ProcessClock.from(environment: ProcessInfo.processInfo.environment)) ?? { @Sendable in Date() }
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = ClockedLogHandler(label: label, clock: clock)
                 handler.logLevel = ProcessInfo.processInfo.environment["CIRCULATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
                 return handler
             }

@@ -15,6 +15,19 @@ enum ExitStatus {
     static let busy: Int32 = 75
     static let configuration: Int32 = 78
 
+    /// Every code with its meaning, in order, for `circulate --help` (a test checks it against the constants above).
+    static let documented: [(code: Int32, meaning: String)] = [
+        (0, "ok"), (usage, "usage"), (invalidInput, "invalid input"), (unreadableInput, "unreadable file"),
+        (unknownPerson, "unknown person"), (notInitialised, "not initialised"), (internalError, "internal error"),
+        (storage, "storage failure"), (busy, "busy (try again)"), (notDelivered, "not delivered (send-test)"),
+        (configuration, "configuration error"),
+    ]
+
+    /// "Exit codes: 0 ok, 64 usage, ..." for the help text.
+    static var summary: String {
+        "Exit codes: " + documented.map { "\($0.code) \($0.meaning)" }.joined(separator: ", ") + "."
+    }
+
     static func code(for kind: FailureKind) -> Int32 {
         switch kind {
         case .invalidInput: invalidInput

@@ -73,10 +73,11 @@ struct ReportJSON: Encodable {
     var distributedAt: Date
     var followUpAt: Date
     var followedUpAt: Date?
+    var followUpSentAt: Date?
 
     init(_ r: Report) {
         (id, title, link, filename, fileSize, audience) = (r.id, r.title, r.link, r.filename, r.fileSize, r.audience)
-        (distributedAt, followUpAt, followedUpAt) = (r.distributedAt, r.followUpAt, r.followedUpAt)
+        (distributedAt, followUpAt, followedUpAt, followUpSentAt) = (r.distributedAt, r.followUpAt, r.followedUpAt, r.followUpSentAt)
     }
 }
 

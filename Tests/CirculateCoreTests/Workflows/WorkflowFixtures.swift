@@ -64,9 +64,14 @@ struct WorkflowWorld {
         try SignInSheet.parse(Data(("Name,Email,Consent\n" + rows.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// Records a session's sign-in sheet (or apologies).
+    /// Records a session's sign-in sheet (or apologies). An apologies sheet adds nobody to the list, so for one the
+    /// people on it are put on the list first (with the consent their row gives), as members who sent apologies.
     func attendance(_ session: Int64, _ rows: [String], status: Participation = .attended, now: Date) throws -> AttendanceReport {
-        try db.recordAttendance(session: session, sheet: sheet(rows), status: status,
+        if status == .apologies {
+            _ = try db.importSheet(sheet(rows), options: ImportOptions(source: "earlier sheet", wordingVersion: "2026-01", recordedBy: "sam"),
+                                   key: testKey, now: now.addingTimeInterval(-1))
+        }
+        return try db.recordAttendance(session: session, sheet: sheet(rows), status: status,
                                 options: ImportOptions(source: "sign-in sheet, session \(session)", wordingVersion: "2026-01", recordedBy: "sam"),
                                 key: testKey, now: now)
     }

@@ -151,6 +151,21 @@ struct WorkflowMonthlyUpdateTests {
         #expect(try notices(utc(2026, 6, 4, 13)).isEmpty)
     }
 
+    @Test("a daemon that was off for months sends one notice listing every missed slot, not one per slot")
+    func offForMonths() throws {
+        #expect(try notices(utc(2026, 5, 10, 12)).isEmpty)
+        // Off from 10 May until 10 September: the slots of June, July, August and September went by.
+        let results = try notices(utc(2026, 9, 10, 12))
+        let missed = results.filter { $0.mailing.subject.hasPrefix("No monthly update went out") }
+        #expect(missed.count == 1, "\(results.map(\.mailing.subject))")
+        let body = missed.first?.mailing.bodyMarkdown ?? ""
+        for day in ["2 June", "7 July", "4 August", "1 September"] {
+            #expect(body.contains(day) && missed.first?.mailing.subject.contains(day) == true, "\(day): \(body)")
+        }
+        #expect(try world.count("SELECT count(*) FROM slot_notice WHERE kind = 'missed'") == 4)
+        #expect(try notices(utc(2026, 9, 10, 13)).filter { $0.mailing.subject.hasPrefix("No monthly update") }.isEmpty)
+    }
+
     @Test("the scheduler's tick hands updates to the queue at their slot")
     func tick() throws {
         let update = try queue(november)

@@ -73,7 +73,11 @@ extension Report: SchemaRecord, TableRecord {
     /// Reports without their file (its size instead): listings never load attachments.
     static let select = """
         SELECT id, title, topic_id, link, filename, length(file_data) AS file_size, audience, cover_note, distributed_at,
-               follow_up_at, followed_up_at, created_by, request_key FROM report
+               follow_up_at, followed_up_at, created_by, request_key,
+               (SELECT max(d.last_attempt_at) FROM mailing g JOIN delivery d ON d.mailing_id = g.id
+                WHERE g.report_id = report.id AND g.kind = 'report-follow-up' AND g.state = 'done' AND d.state = 'sent')
+                   AS follow_up_sent_at
+        FROM report
         """
 
     /// A report by number.

@@ -72,9 +72,9 @@ extension Circulate.MemberCommand {
             if !report.ignoredColumns.isEmpty { print("Columns not used: \(TextField.printable(report.ignoredColumns.joined(separator: ", ")))") }
             for line in report.lines where line.outcome != .unchanged || line.note != nil {
                 let who = line.email.isEmpty ? "" : " \(TextField.printable(line.email))"
-                print("row \(line.row):\(who) \(line.outcome.rawValue)\(line.note.map { " — \(TextField.printable($0))" } ?? "")")
+                print("row \(line.row):\(who) \(word(line.outcome, report))\(line.note.map { " — \(TextField.printable($0))" } ?? "")")
             }
-            let summary = ImportReport.Outcome.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
+            let summary = ImportReport.Outcome.allCases.map { "\(report.count($0)) \(word($0, report))" }.joined(separator: ", ")
             if report.dryRun {
                 print("Dry run of \(file): \(summary). Nothing was changed.")
             } else if report.committed {
@@ -82,6 +82,16 @@ extension Circulate.MemberCommand {
             } else {
                 print("Nothing imported from \(file): \(report.count(.rejected)) row(s) rejected (\(summary)). "
                       + "Fix those rows and import again, or pass --skip-invalid to import the rest.")
+            }
+        }
+
+        /// An outcome in words: an import that wrote nothing (a dry run, or one stopped by rejected rows) says what
+        /// "would be" added or updated.
+        static func word(_ outcome: ImportReport.Outcome, _ report: ImportReport) -> String {
+            guard !report.committed else { return outcome.rawValue }
+            switch outcome {
+            case .added, .updated: return "would be \(outcome.rawValue)"
+            case .unchanged, .skipped, .rejected: return outcome.rawValue
             }
         }
     }

@@ -15,7 +15,8 @@ extension Circulate.ReportCommand {
             let zone = context.configuration.community.timeZone
             print(Terminal.table(["ID", "DISTRIBUTED", "TITLE", "FOLLOW-UP"], reports.map {
                 [String($0.id), LocalTime.short($0.distributedAt, in: zone), $0.title,
-                 $0.followedUpAt.map { "queued \(LocalTime.short($0, in: zone))" } ?? "due \(LocalTime.short($0.followUpAt, in: zone))"]
+                 $0.followUpSentAt.map { "sent \(LocalTime.short($0, in: zone))" }
+                    ?? $0.followedUpAt.map { "queued \(LocalTime.short($0, in: zone))" } ?? "due \(LocalTime.short($0.followUpAt, in: zone))"]
             }))
         }
     }

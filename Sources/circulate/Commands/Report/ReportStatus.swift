@@ -40,7 +40,9 @@ extension Circulate.ReportCommand {
             func shown(_ text: String) -> String { TextField.printable(text) }
             print("Report \(r.id): \(shown(r.title))")
             print("Sent \(LocalTime.describe(r.distributedAt, in: zone)) to \(shown(r.audience))\(r.filename.map { "; attached \(shown($0))" } ?? "")\(r.link.map { "; link \(shown($0))" } ?? "")")
-            if let done = r.followedUpAt {
+            if let sent = r.followUpSentAt {
+                print("Follow-up sent \(LocalTime.describe(sent, in: zone)).")
+            } else if let done = r.followedUpAt {
                 print("Follow-up queued \(LocalTime.describe(done, in: zone)).")
             } else {
                 print("Follow-up due \(LocalTime.describe(r.followUpAt, in: zone)) to the \(s.count(.received)) who received it and have not responded.")

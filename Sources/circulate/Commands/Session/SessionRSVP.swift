@@ -15,14 +15,15 @@ extension Circulate.SessionCommand {
             switch answer.lowercased() {
             case "yes", "y", "coming": status = .accepted
             case "no", "n", "apologies": status = .apologies
-            case "maybe", "?": status = .invited
+            case "maybe", "?": status = .maybe
             default: throw InvalidField(field: "answer", value: answer, problem: "is not yes, no or maybe")
             }
             let database = try context.database()
             let address = try parseAddress(email)
             let now = try database.recordAnswer(session: session, address: address, answer: status, now: context.now)
             try Withdrawals.settle(try database.withdrawalsInFlight(for: address), database: database, context: context)
-            print("Session \(session): \(email) is now \(now == .accepted ? "coming" : now.rawValue).")
+            let answered = now == status ? "" : " (already recorded as having attended; attendance stays)"
+            print("Session \(session): \(email) is now recorded as \(now.label)\(answered).")
         }
     }
 }

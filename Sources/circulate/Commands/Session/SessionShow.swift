@@ -15,10 +15,11 @@ extension Circulate.SessionCommand {
                 var name: String
                 var status: String
                 var mailable: Bool
+                var invitedPersonally: Bool
             }
             var session: SessionJSON
+            /// no_reply, coming, maybe, apologies, attended (people on the list), unlisted_attendees, invited_total.
             var counts: [String: Int]
-            var invited: Int
             var people: [Person]
             var thankYouMailings: [Int64]
         }
@@ -27,11 +28,13 @@ extension Circulate.SessionCommand {
             let zone = context.configuration.community.timeZone
             let d = try context.database().sessionDetails(session)
             var counts: [String: Int] = [:]
-            for status in Participation.allCases { counts[status.rawValue] = d.count(status) }
+            for status in Participation.allCases { counts[status.jsonKey] = d.count(status) }
             counts["unlisted_attendees"] = d.session.unlistedAttendees
+            counts["invited_total"] = d.invited
             if json {
-                return try Terminal.printJSON(Output(session: SessionJSON(d.session, zone: zone), counts: counts, invited: d.invited,
-                                                     people: d.people.map { .init(email: $0.email, name: $0.name, status: $0.status.rawValue, mailable: $0.mailable) },
+                return try Terminal.printJSON(Output(session: SessionJSON(d.session, zone: zone), counts: counts,
+                                                     people: d.people.map { .init(email: $0.email, name: $0.name, status: $0.status.jsonKey,
+                                                                                  mailable: $0.mailable, invitedPersonally: $0.invitedPersonally) },
                                                      thankYouMailings: d.followUpMailings))
             }
             let s = d.session
@@ -44,7 +47,8 @@ extension Circulate.SessionCommand {
             if let f = s.facilitator { print("Facilitator: \(shown(f))") }
             print("Notes: \(s.notesMarkdown == nil ? "none yet (circulate session notes \(s.id) FILE.md)" : "added \(LocalTime.describe(s.notesAddedAt ?? s.updatedAt, in: zone))")")
             let attended = d.count(.attended) + s.unlistedAttendees
-            print("Invited: \(d.invited) · coming: \(d.count(.accepted)) · apologies: \(d.count(.apologies)) · no reply: \(d.count(.invited))"
+            print("Invited: \(d.invited) · coming: \(d.count(.accepted)) · maybe: \(d.count(.maybe)) · apologies: \(d.count(.apologies))"
+                  + " · no reply: \(d.count(.invited))"
                   + " · attended: \(attended)\(s.unlistedAttendees > 0 ? " (\(s.unlistedAttendees) not on the list, counted only)" : "")")
             if let queued = s.followedUpAt {
                 print("Thank-you: queued \(LocalTime.describe(queued, in: zone)) (mailing \(d.followUpMailings.map(String.init).joined(separator: ", ")); see `circulate queue status`)")
@@ -54,9 +58,15 @@ extension Circulate.SessionCommand {
             if !d.people.isEmpty {
                 print("")
                 print(Terminal.table(["STATUS", "EMAIL", "NAME", "MAILED"], d.people.map {
-                    [$0.status.rawValue, $0.email, $0.name, $0.mailable ? "yes" : "no (left or no consent)"]
+                    [$0.status.label, $0.email, $0.name, Self.mailed($0)]
                 }))
             }
+        }
+
+        /// The MAILED column: guests and key individuals invited personally are mailed outside the stream.
+        static func mailed(_ person: SessionDetails.Person) -> String {
+            guard person.mailable else { return "no (left or no consent)" }
+            return person.invitedPersonally ? "yes (invited personally)" : "yes"
         }
     }
 }
