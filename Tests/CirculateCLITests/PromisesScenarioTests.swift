@@ -59,12 +59,13 @@ struct PromisesScenarioTests {
         _ = try ok("session", "invite", "1", "--to", "priya@example.org", "--name", "Dr Priya Example")
         try daemon(from: "2026-11-01T09:00:05Z") { server.capturedCount >= 1 }
 
-        // Samantha and the guest came; Ann sent apologies. No notes yet, and the session is not held for them.
+        // Samantha and the guest came (the guest left the consent cell blank: she stays a guest, since ticking yes would
+        // put her on the list); Ann sent apologies. No notes yet, and the session is not held for them.
         cli.at("2026-11-10T13:00:00Z")
         _ = try ok("session", "attendance", "1", try cli.write("sheet.csv", """
             Name,Email,Consent
             Samantha Example,sam@example.org,yes
-            Dr Priya Example,priya@example.org,yes
+            Dr Priya Example,priya@example.org,
             """))
         _ = try ok("session", "attendance", "1", try cli.write("apologies.csv", "Name,Email,Consent\nAnn Example,ann.example@example.org,yes\n"),
                    "--apologies")

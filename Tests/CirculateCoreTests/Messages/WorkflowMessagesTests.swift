@@ -325,8 +325,9 @@ struct WorkflowMessagesTests {
         _ = try db.queueSessionReminders(rule: config.reminderRule, now: clock.now, domain: config.domain)
         try deliverDue()
         clock.now = Self.at(2026, 11, 10, 13)
-        // The guest presenter came too: she is thanked outside any stream.
-        _ = try db.recordAttendance(session: session.id, sheet: SignInSheet.parse(Data("Name,Email,Consent\nAnn Example,ann.example@example.org,yes\nDr Priya Example,priya@example.org,yes\n".utf8)),
+        // The guest presenter came too, consent cell blank (a "yes" would put her on the list): she is thanked outside
+        // any stream.
+        _ = try db.recordAttendance(session: session.id, sheet: SignInSheet.parse(Data("Name,Email,Consent\nAnn Example,ann.example@example.org,yes\nDr Priya Example,priya@example.org,\n".utf8)),
                                     status: .attended, options: ImportOptions(source: "sheet", wordingVersion: "1", recordedBy: "morgan"),
                                     key: testKey, now: clock.now)
         clock.now = Self.at(2026, 11, 11, 10)
