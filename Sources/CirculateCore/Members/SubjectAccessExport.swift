@@ -67,6 +67,17 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var responseNote: String?
     }
 
+    /// One message from the list's mailbox that concerned the person (their bounce reports, their unsubscribe emails):
+    /// what was done, never the message's content, which is not kept.
+    public struct InboundEntry: Sendable, Equatable, Codable {
+        public var kind: String
+        public var action: String
+        public var state: String
+        /// The message of theirs a report was about (its Message-ID), if any.
+        public var aboutMessageId: String?
+        public var handledAt: Date
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -85,6 +96,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var sessions: [SessionEntry] = []
     /// Reports sent to the person, with any response recorded.
     public var reports: [ReportEntry] = []
+    /// Messages read from the list's mailbox that concerned the person, oldest first.
+    public var inbound: [InboundEntry] = []
     /// Plain words about what is and is not held.
     public var notes: [String]
 }
