@@ -54,6 +54,7 @@ public final class DovecotServer: @unchecked Sendable {
             ssl_cert = <\(folder)/cert.pem
             ssl_key = <\(folder)/key.pem
             auth_mechanisms = plain login
+            lda_mailbox_autocreate = yes
             \(capabilities.map { "imap_capability = \($0)" } ?? "")
             passdb {
               driver = passwd-file

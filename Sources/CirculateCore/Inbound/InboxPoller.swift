@@ -37,6 +37,8 @@ public struct InboxPoller: Sendable {
         public var failed = 0
         /// Messages left in the folder for the next poll (over the per-poll limit).
         public var waiting = 0
+        /// Handled messages deleted from the processed folder after `inbox.retention_days`.
+        public var expired = 0
     }
 
     /// Reads the mailbox once. Throws only for trouble with the mailbox itself (connection, login, folders); a
@@ -54,7 +56,24 @@ public struct InboxPoller: Sendable {
             let place = InboundRecord.Place(folder: folder, uidValidity: validity, uid: uid)
             try handle(uid, at: place, client: client, report: &report)
         }
+        report.expired = try expire(client: client)
         return report
+    }
+
+    /// Deletes handled messages that arrived more than `inbox.retention_days` ago: they name people, and what was
+    /// done with them is on record. By arrival date (IMAP's internal date, which a move keeps), whole days in UTC.
+    private func expire(client: IMAPClient) throws -> Int {
+        let cutoff = clock().addingTimeInterval(-Double(settings.retentionDays) * 86_400)
+        let old = try client.search("BEFORE \(Self.imapDate(cutoff))", in: settings.processedFolder)
+        for uid in old.prefix(settings.messagesPerPoll) { try client.delete(uid: uid, in: settings.processedFolder) }
+        return min(old.count, settings.messagesPerPoll)
+    }
+
+    /// An IMAP search date (RFC 3501 date: "1-Feb-2027"), in UTC.
+    static func imapDate(_ date: Date) -> String {
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let civil = CivilDate(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+        return "\(civil.day)-\(months[max(0, min(11, civil.month - 1))])-\(civil.year)"
     }
 
     private func handle(_ uid: Int64, at place: InboundRecord.Place, client: IMAPClient, report: inout Report) throws {

@@ -21,9 +21,10 @@ private struct MailboxWorld {
         self.settings = settings
     }
 
-    func poller(_ settings: CirculateCore.Configuration.Inbox? = nil, password: String? = nil) -> InboxPoller {
+    func poller(_ settings: CirculateCore.Configuration.Inbox? = nil, password: String? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) -> InboxPoller {
         InboxPoller(settings: settings ?? self.settings, database: inbox.world.db, key: testKey, bounceLimit: inbox.world.policy.bounceLimit,
-                    environment: ["IMAP_PW": password ?? server.password], logger: Logger(label: "test"), clock: { testNow })
+                    environment: ["IMAP_PW": password ?? server.password], logger: Logger(label: "test"), clock: now)
     }
 }
 
@@ -116,6 +117,21 @@ struct InboxPollerTests {
         #expect(kinds.contains("too-large"))
         _ = try m.poller(settings).poll()
         #expect(m.server.count(in: "INBOX") == 0)
+    }
+
+    @Test("handled messages are deleted from the processed folder once they arrived more than retention_days ago, not before")
+    func retention() throws {
+        let m = try MailboxWorld()
+        var settings = m.settings
+        settings.retentionDays = 2
+        try m.server.deliver(try InboundFixtures.text("question.eml"), folder: "circulate-processed", from: "kim@example.org")
+        let kept = try m.poller(settings, now: { Date().addingTimeInterval(86_400) }).poll()
+        #expect(kept.expired == 0)
+        #expect(m.server.count(in: "circulate-processed") == 1)
+        let expired = try m.poller(settings, now: { Date().addingTimeInterval(4 * 86_400) }).poll()
+        #expect(expired.expired == 1)
+        #expect(m.server.count(in: "circulate-processed") == 0)
+        #expect(InboxPoller.imapDate(Date(timeIntervalSince1970: 1_801_094_400)) == "28-Jan-2027")
     }
 
     @Test("a wrong password and an untrusted certificate are refused with words that say what to check")
