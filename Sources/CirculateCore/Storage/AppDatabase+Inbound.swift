@@ -5,7 +5,9 @@ import GRDB
 public struct InboxListing: Sendable {
     /// One message, with the person it concerned (their address, for the coordinator) when there is one.
     public struct Entry: Sendable {
+        /// What was recorded.
         public var record: InboundRecord
+        /// The member's address now (nil for none, or once they are erased).
         public var memberAddress: String?
     }
 

@@ -5,8 +5,11 @@ import GRDB
 public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
     /// Where a message sits: its folder, the folder's UIDVALIDITY and its UID.
     public struct Place: Sendable, Equatable, Hashable {
+        /// The folder read (the path of `inbox.url`).
         public var folder: String
+        /// The folder's UIDVALIDITY: while it stays the same, a UID names one message for good (RFC 3501 §2.3.1.1).
         public var uidValidity: Int64
+        /// The message's UID in the folder.
         public var uid: Int64
 
         /// Creates a place.
@@ -30,9 +33,13 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
         public var isFinal: Bool { self != .failing }
     }
 
+    /// The row's number.
     public var id: Int64
+    /// See `Place`.
     public var folder: String
+    /// See `Place`.
     public var uidValidity: Int64
+    /// See `Place`.
     public var uid: Int64
     /// The inbound message's own Message-ID (not the returned one), without brackets.
     public var messageID: String?
@@ -47,7 +54,9 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
     public var memberID: Int64?
     /// How many times handling was tried.
     public var attempts: Int
+    /// When the message was first read.
     public var firstSeenAt: Date
+    /// When it was last handled (or its handling last failed).
     public var handledAt: Date
 
     enum CodingKeys: String, CodingKey {
