@@ -38,6 +38,7 @@ static inline CURLcode circulate_curl_getinfo_long(CURL *h, CURLINFO i, long *v)
 
 /* Callbacks: one setter per callback type, because the function pointer must keep its exact C type. */
 static inline CURLcode circulate_curl_setopt_header(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
+static inline CURLcode circulate_curl_setopt_write(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
 static inline CURLcode circulate_curl_setopt_xferinfo(CURL *h, curl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
 
 /* How long libcurl waits for any one server reply. The millisecond option arrived in 8.6.0; before that only whole

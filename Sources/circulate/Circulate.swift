@@ -44,7 +44,7 @@ struct Circulate: AsyncParsableCommand {
         version: "circulate 0.1.0",
         subcommands: [Init.self, Version.self, MemberCommand.self, Unsubscribe.self, Erase.self, Export.self,
                       Send.self, QueueCommand.self, SendTest.self, TopicCommand.self, SessionCommand.self,
-                      UpdateCommand.self, ReportCommand.self, Preview.self, Backup.self, Restore.self, Requests.self, Serve.self]
+                      UpdateCommand.self, ReportCommand.self, Preview.self, Backup.self, Restore.self, Requests.self, Inbox.self, Serve.self]
     )
 }
 

@@ -111,6 +111,51 @@ public struct Configuration: Sendable, Equatable {
         public var connectTimeout: TimeInterval = 30
     }
 
+    /// The list's mailbox, read over IMAP for bounce reports and unsubscribe emails; absent means nothing is read.
+    public struct Inbox: Sendable, Equatable {
+        /// `imaps://host:993/INBOX` (TLS from the start) or `imap://host:143/INBOX` (STARTTLS required); the path is
+        /// the folder read.
+        public var url: URL
+        /// The IMAP login name.
+        public var username: String
+        /// File holding the password (Dovecot, most hosts, Google Workspace with an app password).
+        public var passwordFile: String?
+        /// Environment variable holding the password.
+        public var passwordEnv: String?
+        /// File holding an OAuth2 access token, read again at each poll (XOAUTH2; Microsoft 365 refuses passwords).
+        public var oauth2TokenFile: String?
+        /// A CA bundle for a server with a private certificate authority.
+        public var caFile: String?
+        /// Plain IMAP without TLS; allowed only for a server on this machine.
+        public var allowPlaintext = false
+        /// How often the mailbox is read.
+        public var pollInterval: TimeInterval = 300
+        /// Where handled messages are moved.
+        public var processedFolder = "circulate-processed"
+        /// Where messages are moved for the coordinator: anything circulate does not act on.
+        public var unmatchedFolder = "circulate-for-coordinator"
+        /// Days a handled message stays in the processed folder before it is deleted.
+        public var retentionDays = 90
+        /// Larger messages are not downloaded; they go to the unmatched folder.
+        public var maximumMessageSize = 5_000_000
+        /// At most this many messages are handled in one poll; the rest wait for the next.
+        public var messagesPerPoll = 100
+        /// Seconds to wait for the server to answer a connection.
+        public var connectTimeout: TimeInterval = 30
+
+        /// Creates settings for a mailbox; the rest keep their defaults.
+        public init(url: URL, username: String) {
+            self.url = url
+            self.username = username
+        }
+
+        /// The folder read: the URL's path, or INBOX.
+        public var folder: String {
+            let path = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+            return path.isEmpty ? "INBOX" : path
+        }
+    }
+
     /// The person who runs the community's mailings: signs report covers, gets reminders.
     public struct Coordinator: Sendable, Equatable {
         /// Their name, as it signs report cover notes; defaults to the list's From name.
@@ -202,6 +247,8 @@ public struct Configuration: Sendable, Equatable {
     public var web = Web()
     /// See `SMTP`; nil when no relay is configured.
     public var smtp: SMTP?
+    /// See `Inbox`; nil when no mailbox is read.
+    public var inbox: Inbox?
     /// The file these settings came from; nil when only the built-in defaults are in use.
     public var sourceFile: String?
 

@@ -77,6 +77,11 @@ public enum ConfigurationLoader {
         return TextField.printable(String(text[..<schemeEnd]) + "***" + String(text[at.lowerBound...]))
     }
 
+    /// The mailbox as `circulate inbox` names it: server and folder, never a user name or password.
+    public static func shownMailbox(_ inbox: Configuration.Inbox) -> String {
+        shownURL(inbox.url.absoluteString)
+    }
+
     /// Every section and the keys it takes (for the example file's test and for error messages).
     static var knownKeys: [String: Set<String>] { TOMLReader.sections }
 
@@ -123,6 +128,9 @@ private struct TOMLReader {
         "web": ["listen", "metrics_listen", "trusted_proxies"],
         "smtp": ["url", "username", "password_file", "password_env", "ca_file", "smtputf8", "allow_plaintext",
                  "connect_timeout"],
+        "inbox": ["url", "username", "password_file", "password_env", "oauth2_token_file", "ca_file", "allow_plaintext",
+                  "poll_interval", "processed_folder", "unmatched_folder", "retention_days", "maximum_message_size",
+                  "messages_per_poll", "connect_timeout"],
     ]
 
     func fail(_ message: String) -> ConfigurationError { ConfigurationError(file: file, message) }
@@ -168,6 +176,7 @@ private struct TOMLReader {
         try readWorkflows(into: &config)
         try readWeb(into: &config)
         config.smtp = try smtp()
+        config.inbox = try inbox()
     }
 
     func readWeb(into config: inout Configuration) throws(ConfigurationError) {
@@ -438,5 +447,78 @@ private struct TOMLReader {
             throw fail("smtp.username is set but neither smtp.password_file nor smtp.password_env says where the password is")
         }
         return smtp
+    }
+
+    func inbox() throws(ConfigurationError) -> Configuration.Inbox? {
+        guard table["inbox"] != nil else { return nil }
+        guard let urlText = try string("inbox", "url") else {
+            throw fail("[inbox] is present but inbox.url is missing; set it (e.g. \"imaps://imap.example.org:993/INBOX\") or remove [inbox] to leave the mailbox unread")
+        }
+        guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), ["imap", "imaps"].contains(scheme),
+              let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil else {
+            throw fail("inbox.url = \"\(ConfigurationLoader.shownURL(urlText))\" must look like imaps://host:993/INBOX (TLS) or imap://host:143/INBOX (STARTTLS)")
+        }
+        guard url.user == nil, url.password == nil else {
+            throw fail("inbox.url must not contain a user name or password; use inbox.username and inbox.password_file")
+        }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw fail("inbox.url = \"\(ConfigurationLoader.shownURL(urlText))\" has port \(port); ports are 1 to 65535")
+        }
+        guard let user = try string("inbox", "username") else {
+            throw fail("inbox.username is missing; give the mailbox's login name, e.g. \"community@example.org\"")
+        }
+        guard !user.isEmpty, !user.unicodeScalars.contains(where: TextField.isForbidden) else {
+            throw fail("inbox.username must be non-empty text on one line")
+        }
+        var inbox = Configuration.Inbox(url: url, username: user)
+        guard Self.isFolderName(inbox.folder) else {
+            throw fail("inbox.url names the folder \"\(TextField.printable(inbox.folder))\", which circulate cannot use; give a folder of letters, digits, spaces and - _ . / (e.g. /INBOX)")
+        }
+        inbox.passwordFile = try path("inbox", "password_file")
+        inbox.passwordEnv = try envName("inbox", "password_env").flatMap { $0.isEmpty ? nil : $0 }
+        inbox.oauth2TokenFile = try path("inbox", "oauth2_token_file")
+        let passwordGiven = inbox.passwordFile != nil || inbox.passwordEnv != nil
+        if passwordGiven && inbox.oauth2TokenFile != nil {
+            throw fail("inbox.oauth2_token_file and a password (inbox.password_file or inbox.password_env) are both set; keep one: the token for Microsoft 365, the password otherwise")
+        }
+        if !passwordGiven && inbox.oauth2TokenFile == nil {
+            throw fail("[inbox] says neither where the password is (inbox.password_file or inbox.password_env) nor where the OAuth2 token is (inbox.oauth2_token_file)")
+        }
+        inbox.caFile = try path("inbox", "ca_file")
+        inbox.allowPlaintext = try bool("inbox", "allow_plaintext") ?? false
+        if inbox.allowPlaintext, !["localhost", "127.0.0.1", "::1", "[::1]"].contains(url.host?.lowercased() ?? "") {
+            throw fail("inbox.allow_plaintext = true is only allowed for a server on this machine (localhost); \(url.host ?? "") must use TLS")
+        }
+        if let d = try duration("inbox", "poll_interval") {
+            guard d >= 10 else { throw fail("inbox.poll_interval must be at least \"10s\"; most servers ask for minutes between polls") }
+            inbox.pollInterval = d
+        }
+        for key in ["processed_folder", "unmatched_folder"] {
+            guard let name = try string("inbox", key) else { continue }
+            guard Self.isFolderName(name) else {
+                throw fail("inbox.\(key) = \"\(TextField.printable(name))\" must be a folder name of letters, digits, spaces and - _ . /, e.g. \"circulate-processed\"")
+            }
+            if key == "processed_folder" { inbox.processedFolder = name } else { inbox.unmatchedFolder = name }
+        }
+        let folders = [inbox.folder, inbox.processedFolder, inbox.unmatchedFolder].map { $0.lowercased() }
+        guard Set(folders).count == 3 else {
+            throw fail("inbox.url's folder, inbox.processed_folder and inbox.unmatched_folder must be three different folders")
+        }
+        if let n = try int("inbox", "retention_days", in: 1...3650) { inbox.retentionDays = n }
+        if let v = value("inbox", "maximum_message_size") {
+            guard let bytes = v.int.flatMap({ $0 > 0 ? $0 : nil }) ?? v.string.flatMap(Self.parseSize), bytes >= 10_000, bytes <= 50_000_000 else {
+                throw fail("inbox.maximum_message_size = \(v.debugDescription) must be a size from \"10KB\" to \"50MB\", such as \"5MB\"")
+            }
+            inbox.maximumMessageSize = bytes
+        }
+        if let n = try int("inbox", "messages_per_poll", in: 1...10_000) { inbox.messagesPerPoll = n }
+        if let t = try duration("inbox", "connect_timeout") { inbox.connectTimeout = t }
+        return inbox
+    }
+
+    /// A folder name circulate can put in an IMAP command and a URL without quoting surprises.
+    static func isFolderName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 200 && !name.hasPrefix("/") && !name.hasSuffix("/")
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || " -_./".contains($0)) }
     }
 }

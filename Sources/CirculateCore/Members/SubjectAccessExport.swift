@@ -76,6 +76,17 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var dueBy: Date
     }
 
+    /// One message from the list's mailbox that concerned the person (their bounce reports, their unsubscribe emails):
+    /// what was done, never the message's content, which is not kept.
+    public struct InboundEntry: Sendable, Equatable, Codable {
+        public var kind: String
+        public var action: String
+        public var state: String
+        /// The message of theirs a report was about (its Message-ID), if any.
+        public var aboutMessageId: String?
+        public var handledAt: Date
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -96,6 +107,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var reports: [ReportEntry] = []
     /// Requests waiting for the coordinator (e.g. to be erased).
     public var requests: [RequestEntry] = []
+    /// Messages read from the list's mailbox that concerned the person, oldest first.
+    public var inbound: [InboundEntry] = []
     /// Plain words about what is and is not held.
     public var notes: [String]
 }

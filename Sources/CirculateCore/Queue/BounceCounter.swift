@@ -10,6 +10,24 @@ enum BounceCounter {
         return try Int.fetchOne(db.cachedStatement(sql: "SELECT hard_bounces FROM member WHERE id = ?"), arguments: [member]) ?? 0
     }
 
+    /// Counts one bounce reported after the relay accepted the message, and returns the person's bounces in a row.
+    ///
+    /// The relay's acceptance of later messages has meanwhile started the count again, though those may bounce
+    /// too; so the count is at least the run of bounced messages, in the order they were sent, that ends with this
+    /// one (messages still counted as sent, or that failed otherwise, end a run; test messages are left out).
+    static func countReturned(_ db: Database, member: Int64, delivery: Int64, limit: Int) throws -> Int {
+        let counted = try count(db, member: member)
+        let recent = try Row.fetchAll(db, sql: """
+            SELECT d.failure FROM delivery d JOIN mailing g ON g.id = d.mailing_id
+            WHERE d.member_id = ? AND d.id <= ? AND g.kind <> 'test' AND d.state IN ('sent', 'failed')
+            ORDER BY d.id DESC LIMIT ?
+            """, arguments: [member, delivery, max(1, limit)])
+        let run = recent.prefix { ($0["failure"] as String?) == Delivery.Failure.bounce.rawValue }.count
+        guard run > counted else { return counted }
+        try db.execute(sql: "UPDATE member SET hard_bounces = ? WHERE id = ?", arguments: [run, member])
+        return run
+    }
+
     /// Marks an active person bounced; returns whether they were active.
     static func markBounced(_ db: Database, member: Int64, now: Date) throws -> Bool {
         try db.execute(sql: """

@@ -38,9 +38,16 @@ extension AppDatabase {
     /// reference).
     static func eraseRecords(_ db: Database, member id: Int64, address: EmailAddress?, hashes: [String], reference: String,
                              erasedBy: String, now: Date) throws -> (removed: Int, inFlight: [Int64]) {
-        // Their messages first, through the queue: one a daemon worker holds keeps an emptied row until let go of.
+        // What the mailbox reader recorded about them (their bounces and unsubscribe emails), before their messages
+        // go: a record is found through its message too.
+        try db.execute(sql: """
+            DELETE FROM inbound_message
+            WHERE member_id = ? OR delivery_id IN (SELECT id FROM delivery WHERE member_id = ?)
+            """, arguments: [id, id])
+        var removed = db.changesCount
+        // Their messages, through the queue: one a daemon worker holds keeps an emptied row until let go of.
         let queue = try OutboundQueue.forget(db, member: id, address: address, now: now)
-        var removed = queue.deleted + queue.inFlight.count
+        removed += queue.deleted + queue.inFlight.count
         // Every other table that refers to a person is listed here; later tables add themselves to this function.
         for table in ["participation", "report_recipient", "consent_event", "member_tag", "data_request"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE member_id = ?", arguments: [id])
@@ -171,12 +178,23 @@ extension AppDatabase {
                 export.requests = try pendingRequests().filter { $0.memberID == id }.map {
                     SubjectAccessExport.RequestEntry(kind: $0.kind.rawValue, source: $0.source, requestedAt: $0.requestedAt, dueBy: $0.dueBy)
                 }
+                export.inbound = try read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT i.kind, i.action, i.state, d.message_id, i.handled_at FROM inbound_message i
+                        LEFT JOIN delivery d ON d.id = i.delivery_id
+                        WHERE i.member_id = ? OR i.delivery_id IN (SELECT id FROM delivery WHERE member_id = ?) ORDER BY i.id
+                        """, arguments: [id, id]).map {
+                        SubjectAccessExport.InboundEntry(kind: $0["kind"], action: $0["action"], state: $0["state"],
+                                                         aboutMessageId: $0["message_id"], handledAt: $0["handled_at"])
+                    }
+                }
             }
             export.notes = ["This is every record circulate holds about this person: their entry on the list, any request of theirs waiting for the coordinator, their consent "
                             + "history, the sessions they were recorded at, the reports sent to them and whether they responded, "
-                            + "and the messages queued for or sent to them, test messages included (kind, subject, address, "
+                            + "the messages queued for or sent to them, test messages included (kind, subject, address, "
                             + "state, why one failed, and the mail server's reply; the text of each message is the mailing's, not "
-                            + "stored per person)."]
+                            + "stored per person), and what was done with messages from the list's mailbox that concerned them "
+                            + "(bounce reports, unsubscribe emails; their content is not kept)."]
         }
         return export
     }

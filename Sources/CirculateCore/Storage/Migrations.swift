@@ -451,6 +451,36 @@ enum Migrations {
                 CREATE INDEX participation_by_member ON participation(member_id);
                 """)
         }
+        migrator.registerMigration("v9: inbound mail read from the list's mailbox") { db in
+            try db.execute(sql: """
+                -- One row per message read from the list's mailbox, written in the same transaction as what it caused
+                -- and before the message is moved: a message whose row is final is never acted on again. Keyed by the
+                -- folder's UIDVALIDITY and the message's UID; its Message-ID finds it again if UIDVALIDITY changes.
+                -- No body and no subject: only what was done, to which message or member, and when.
+                CREATE TABLE inbound_message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    folder TEXT NOT NULL,
+                    uid_validity INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    message_id TEXT,
+                    kind TEXT NOT NULL CHECK (kind IN ('delivery-report', 'unsubscribe', 'auto-reply', 'other', 'too-large')),
+                    -- handled: circulate acted (or rightly did nothing); for-coordinator: a person must look;
+                    -- failing: handling failed, tried again at the next polls up to a limit.
+                    state TEXT NOT NULL CHECK (state IN ('handled', 'for-coordinator', 'failing')),
+                    action TEXT NOT NULL,
+                    delivery_id INTEGER REFERENCES delivery(id) ON DELETE SET NULL,
+                    member_id INTEGER REFERENCES member(id) ON DELETE SET NULL,
+                    attempts INTEGER NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+                    first_seen_at DATETIME NOT NULL,
+                    handled_at DATETIME NOT NULL,
+                    UNIQUE (folder, uid_validity, uid)
+                );
+                CREATE INDEX inbound_by_message_id ON inbound_message(message_id) WHERE message_id IS NOT NULL;
+                CREATE INDEX inbound_by_member ON inbound_message(member_id) WHERE member_id IS NOT NULL;
+                CREATE INDEX inbound_by_delivery ON inbound_message(delivery_id) WHERE delivery_id IS NOT NULL;
+                CREATE INDEX inbound_by_time ON inbound_message(handled_at);
+                """)
+        }
         migrator.registerMigration("v10: data-subject requests from the web pages") { db in
             try db.execute(sql: """
                 -- What a person asked for on a preference page, until the coordinator completes it. It goes with the

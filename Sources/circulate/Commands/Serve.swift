@@ -34,6 +34,7 @@ extension Circulate {
             }
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: setup.service), .init(service: setup.scheduler)]
+                    + (setup.inbox.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + setup.web.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -66,6 +67,8 @@ struct DaemonSetup {
     let wakeUps: WakeSignal.Listener?
     /// The web pages' servers (none unless `[web] listen` is set).
     let web: [any Service]
+    /// The mailbox reader (nil unless `[inbox]` is configured).
+    let inbox: InboxService?
 
     init(_ global: GlobalOptions, logger: Logger) throws {
         let context = try CommandContext(global)
@@ -110,6 +113,17 @@ struct DaemonSetup {
             logger.info("web pages on \(listen)\(site.publicPath); health and metrics on \(config.web.metricsListen)")
         } else {
             web = []
+        }
+        if let settings = config.inbox {
+            let poller = InboxPoller(settings: settings, database: database,
+                                     key: try InstanceSetup.requireKey(config, environment: context.environment),
+                                     bounceLimit: config.delivery.bounceLimit, environment: context.environment,
+                                     logger: logger, clock: context.clock)
+            inbox = InboxService(poller: poller, alarm: Alarm(), interval: poll ?? settings.pollInterval, changed: { engine.wake() },
+                                 logger: logger)
+            logger.info("reading the mailbox \(settings.url.absoluteString) every \(String(format: "%g", poll ?? settings.pollInterval)) s")
+        } else {
+            inbox = nil
         }
         notifier = SystemdNotifier(environment: context.environment)
         service = DeliveryService(engine: engine, notifier: notifier, lock: lock)
@@ -256,6 +270,62 @@ struct SchedulerService: Service, CustomStringConvertible {
                 logger.error("scheduler step failed; trying again shortly", metadata: ["error": "\(failure)"])
             }
             alarm.wait(seconds: max(0.2, scheduler.nextWake(atMost: longestWait).timeIntervalSince(scheduler.clock())))
+        }
+    }
+}
+
+/// The mailbox reader as a service: one poll, then a wait that shutdown cuts short. Its IMAP calls and SQLite
+/// transactions block, so it runs on a thread of its own like the scheduler.
+struct InboxService: Service, CustomStringConvertible {
+    let poller: InboxPoller
+    /// Stopped at shutdown.
+    let alarm: Alarm
+    /// Seconds between polls (`inbox.poll_interval`).
+    let interval: TimeInterval
+    /// Called after a poll that handled something (a bounce or an unsubscribe may have cancelled queued mail).
+    let changed: @Sendable () -> Void
+    let logger: Logger
+
+    var description: String { "InboxService" }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [self] in
+                        Thread.current.name = "circulate-inbox"
+                        loop()
+                        continuation.resume()
+                    }
+                    thread.start()
+                }
+            } onCancel: { [alarm] in
+                alarm.stop()
+            }
+        } onGracefulShutdown: { [alarm] in
+            alarm.stop()  // a message under way finishes (its transaction, then its move); no new poll starts
+        }
+    }
+
+    /// Polls until stopped. A failed poll (the server away, a wrong password) is logged and tried again at the
+    /// next interval: the mailbox keeps every message until it is handled, so nothing is lost meanwhile.
+    private func loop() {
+        var lastProblem: String?
+        while !alarm.isStopped {
+            do {
+                let report = try poller.poll()
+                if lastProblem != nil { logger.notice("inbox: the mailbox can be read again") }
+                lastProblem = nil
+                if report.handled + report.forCoordinator + report.failed > 0 {
+                    logger.info("inbox: \(report.handled) handled, \(report.forCoordinator) left for the coordinator, \(report.failed) failed, \(report.waiting) waiting")
+                    changed()
+                }
+            } catch {
+                let problem = "\(error)"
+                if problem != lastProblem { logger.error("inbox: cannot read the mailbox; trying again at the next poll", metadata: ["error": "\(problem)"]) }
+                lastProblem = problem
+            }
+            alarm.wait(seconds: interval)
         }
     }
 }

@@ -121,6 +121,66 @@ struct ConfigurationLoaderTests {
         #expect(config.smtp?.passwordFile == "/run/credentials/circulate.service/smtp-password")
     }
 
+    @Test("the mailbox is off without [inbox], and an [inbox] section is read with its defaults")
+    func inbox() throws {
+        #expect(try ConfigurationLoader.parse("[list]\naddress = \"cop@example.org\"", file: "t").inbox == nil)
+        let config = try ConfigurationLoader.parse("""
+            [inbox]
+            url = "imaps://imap.example.org:993/Lists/Community"
+            username = "cop@example.org"
+            oauth2_token_file = "/run/credentials/circulate.service/imap-token"
+            poll_interval = "2m"
+            maximum_message_size = "1MB"
+            messages_per_poll = 20
+            retention_days = 30
+            """, file: "t.toml")
+        let inbox = try #require(config.inbox)
+        #expect(inbox.folder == "Lists/Community")
+        #expect(inbox.username == "cop@example.org")
+        #expect(inbox.oauth2TokenFile == "/run/credentials/circulate.service/imap-token")
+        #expect(inbox.passwordFile == nil)
+        #expect(inbox.pollInterval == 120)
+        #expect(inbox.maximumMessageSize == 1_000_000)
+        #expect(inbox.messagesPerPoll == 20)
+        #expect(inbox.retentionDays == 30)
+        #expect(inbox.processedFolder == "circulate-processed")
+        #expect(inbox.unmatchedFolder == "circulate-for-coordinator")
+        let plain = try ConfigurationLoader.parse("""
+            [inbox]
+            url = "imap://127.0.0.1:1143/"
+            username = "cop"
+            password_env = "IMAP_PW"
+            allow_plaintext = true
+            """, file: "t.toml")
+        #expect(plain.inbox?.folder == "INBOX")
+        #expect(plain.inbox?.allowPlaintext == true)
+    }
+
+    @Test("a wrong [inbox] names the key and what to do, and never echoes a password from the URL", arguments: [
+        ("[inbox]\nusername = \"cop\"\npassword_file = \"/pw\"", ["inbox.url", "missing"]),
+        ("[inbox]\nurl = \"pop3://mail.example.org\"\nusername = \"cop\"\npassword_file = \"/pw\"", ["inbox.url", "imaps://"]),
+        ("[inbox]\nurl = \"imaps://cop:pw@mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"", ["inbox.url", "password"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\npassword_file = \"/pw\"", ["inbox.username"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"", ["inbox.password_file", "inbox.oauth2_token_file"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\noauth2_token_file = \"/t\"", ["both", "keep one"]),
+        ("[inbox]\nurl = \"imap://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nallow_plaintext = true", ["inbox.allow_plaintext", "mail.example.org"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\npoll_interval = \"2s\"", ["inbox.poll_interval", "10s"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nprocessed_folder = \"a\\\"b\"", ["inbox.processed_folder"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nunmatched_folder = \"inbox\"", ["three different folders"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nmaximum_message_size = \"80MB\"", ["inbox.maximum_message_size", "50MB"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nmessages_per_poll = 0", ["inbox.messages_per_poll"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nfolder = \"x\"", ["inbox.folder", "unknown key"]),
+    ])
+    func invalidInbox(toml: String, mentions: [String]) {
+        do {
+            _ = try ConfigurationLoader.parse(toml, file: "test.toml")
+            Issue.record("accepted \(toml)")
+        } catch {
+            for word in mentions { #expect(error.description.contains(word), "\(error.description) lacks \(word)") }
+            #expect(!error.description.contains("pw@"), "the message must not echo a password")
+        }
+    }
+
     @Test("secrets come from the environment or a file and never print themselves")
     func secrets() throws {
         let scratch = try Scratch()

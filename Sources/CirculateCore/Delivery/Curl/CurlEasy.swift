@@ -85,6 +85,9 @@ final class CurlEasy {
                 .receiveReplyLine(UnsafeRawBufferPointer(start: buffer, count: length))
             return length
         }, "CURLOPT_HEADERFUNCTION")
+        // Downloaded data (IMAP: the untagged lines of a custom command, which the header callback sees as well) must
+        // never reach libcurl's default, which writes it to standard output.
+        try check(circulate_curl_setopt_write(handle) { _, size, count, _ in size * count }, "CURLOPT_WRITEFUNCTION")
         try check(circulate_curl_setopt_xferinfo(handle) { context, _, _, _, _ in
             guard let context else { return 0 }
             return Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().isOverdue() ? 1 : 0
@@ -222,6 +225,18 @@ final class CurlTransfer {
     private(set) var withheld: LastCheck?
     /// Whether the watchdog ended the transfer.
     private(set) var timedOut = false
+    /// Every server line exactly as received, when the transfer was made with `capturing:` (IMAP: a FETCH literal
+    /// reaches only the header callback); at most that many bytes.
+    private(set) var captured: [UInt8] = []
+    /// Whether the server sent more than the capture limit (the capture is then incomplete).
+    private(set) var captureOverflowed = false
+    private var captureLimit = 0
+
+    /// A transfer that uploads nothing and keeps up to `limit` bytes of what the server says (IMAP commands).
+    convenience init(capturing limit: Int, watchdog: CurlWatchdog) {
+        self.init(content: UnsafeRawBufferPointer(start: nil, count: 0), beforeContent: { .go }, watchdog: watchdog)
+        captureLimit = limit
+    }
 
     /// A transfer that uploads `content` (which must stay valid until `perform` returns) and runs `beforeContent`
     /// when libcurl first asks for content; the closure is dropped when the transfer ends.
@@ -278,6 +293,10 @@ final class CurlTransfer {
 
     /// CURLOPT_HEADERFUNCTION: collects one reply line ("250-..." continues a reply, "250 ..." ends it).
     func receiveReplyLine(_ line: UnsafeRawBufferPointer) {
+        if captureLimit > 0 {
+            if captured.count + line.count <= captureLimit { captured.append(contentsOf: line) } else { captureOverflowed = true }
+            deadline = .now + watchdog.reply  // a long literal arrives in many pieces: each is progress
+        }
         var end = line.count
         while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
         let continues = end >= 4 && line[3] == UInt8(ascii: "-")

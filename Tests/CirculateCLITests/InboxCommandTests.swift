@@ -1,0 +1,139 @@
+import CirculateTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon reading a real Dovecot mailbox after sending through the test relay.
+@Suite("Inbound mail end to end: serve with [inbox], circulate inbox", .serialized)
+struct InboxCommandTests {
+    /// An instance sending through `relay`, reading `mailbox`, with `members`; the daemon polls every half second.
+    private func instance(_ relay: SMTPServer, _ mailbox: DovecotServer, members: [String]) throws -> CLI {
+        let cli = try CLI.relayInstance(relay, members: members, extra: """
+            [inbox]
+            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
+            username = "\(mailbox.username)"
+            password_file = "imap-password"
+            ca_file = "\(mailbox.caFile)"
+            """)
+        _ = try cli.write("imap-password", mailbox.password + "\n")
+        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        return cli
+    }
+
+    /// The Message-ID (without brackets) and the unsubscribe token of the message the relay received for `address`.
+    private func sent(_ relay: SMTPServer, to address: String) throws -> (messageID: String, token: String) {
+        for (meta, path) in relay.captured() where (meta["rcpt_tos"] as? [String])?.contains(address) == true {
+            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\r\n ", with: " ")
+            let id = try #require(text.range(of: #"(?m)^Message-ID: <([^>]+)>"#, options: .regularExpression))
+            let messageID = String(text[id]).components(separatedBy: "<")[1].dropLast()
+            let token = try #require(text.range(of: #"subject=unsubscribe%20[0-9a-z-]+"#, options: .regularExpression))
+            return (String(messageID), String(text[token].dropFirst("subject=unsubscribe%20".count)))
+        }
+        throw CLIError("no message to \(address)")
+    }
+
+    private static let fixtures = CLI.root.appendingPathComponent("Tests/Fixtures/inbound")
+
+    private func fixture(_ name: String, messageID: String, recipient: String) throws -> String {
+        try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
+            .replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: recipient)
+    }
+
+    private func unsubscribeEmail(from: String, token: String) -> String {
+        "From: <\(from)>\nTo: cop@example.org\nSubject: unsubscribe \(token)\nMessage-ID: <u-\(token.suffix(8))@example.org>\n\n\n"
+    }
+
+    /// Reads the database with Python's sqlite3: an independent look at what the daemon committed.
+    private func sql(_ cli: CLI, _ query: String) throws -> String {
+        try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
+                       [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("a bounce report and an unsubscribe email are acted on once, a question waits for the coordinator, and a restart changes nothing")
+    func endToEnd() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = ["kim@example.org", "lee@example.org", "sam@example.org"]
+        let cli = try instance(relay, mailbox, members: people)
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        _ = try cli.send()
+        #expect(try cli.waitFor(30) { try cli.queueCounts()["sent"] == 3 }, "\(cli.countsText) \(cli.log())")
+
+        let kim = try sent(relay, to: "kim@example.org")
+        let lee = try sent(relay, to: "lee@example.org")
+        try mailbox.deliver(try fixture("m365-bounce.eml", messageID: kim.messageID, recipient: "kim@example.org"))
+        try mailbox.deliver(unsubscribeEmail(from: "lee@example.org", token: lee.token), from: "lee@example.org")
+        try mailbox.deliver(try fixture("question.eml", messageID: kim.messageID, recipient: "sam@example.org"), from: "sam@example.org")
+        let moved = cli.waitFor(20) {
+            mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 && mailbox.count(in: "circulate-for-coordinator") == 1
+        }
+        #expect(moved, "\(cli.log())\n\(mailbox.log.suffix(2000))")
+
+        // In the database: kim's message failed as a bounce and counts once; lee left the monthly update by email.
+        #expect(try sql(cli, "SELECT d.state, d.failure, m.hard_bounces FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'kim@example.org'")
+                == "failed|bounce|1")
+        #expect(try sql(cli, "SELECT e.source FROM consent_event e JOIN member m ON m.id = e.member_id WHERE m.email = 'lee@example.org' AND e.action = 'withdrawn'")
+                == "unsubscribe email")
+        #expect(try sql(cli, "SELECT state FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'sam@example.org'") == "sent")
+
+        // What the coordinator sees.
+        let shown = try cli.run("inbox", "--json")
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let output = try shown.object()
+        let handled = try #require(output["handled"] as? [[String: Any]])
+        let awaiting = try #require(output["awaiting_person"] as? [[String: Any]])
+        #expect(Set(handled.compactMap { $0["kind"] as? String }) == ["delivery-report", "unsubscribe"])
+        #expect(handled.contains { $0["member"] as? String == "kim@example.org" && ($0["action"] as? String ?? "").contains("bounce 5.1.10") })
+        #expect(handled.contains { $0["member"] as? String == "lee@example.org" })
+        #expect(awaiting.count == 1)
+        #expect(awaiting.first?["kind"] as? String == "other")
+        let text = try cli.run("inbox")
+        #expect(text.stdout.contains("Waiting for you") && text.stdout.contains("Handled"), "\(text.stdout)")
+        // No message content, and never the IMAP password, in the log or the database.
+        #expect(!cli.log().contains(mailbox.password))
+        #expect(try sql(cli, "SELECT count(*) FROM inbound_message WHERE action LIKE '%slides%' OR action LIKE '%@%'") == "0")
+
+        // A restart reads the same folders and does nothing again.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        daemon = try cli.start("serve", log: "serve-2.log")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+        #expect(try sql(cli, "SELECT count(*) FROM consent_event WHERE source = 'unsubscribe email'") == "1")
+        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "3")
+    }
+
+    @Test("kill -9 in the middle of a poll: after a restart every report has counted exactly once and every message is moved")
+    func killedMidPoll() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = (1...30).map { "person\($0)@example.org" }
+        let cli = try instance(relay, mailbox, members: people)
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        _ = try cli.send()
+        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 30 }, "\(cli.countsText)")
+        // Stop the daemon while the reports go in, so that one poll finds all thirty.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        for person in people {
+            try mailbox.deliver(try fixture("postfix-bounce.eml", messageID: try sent(relay, to: person).messageID, recipient: person))
+        }
+        daemon = try cli.start("serve", log: "serve-killed.log")
+        // Kill it as soon as the first messages are moved: the poll is under way.
+        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let movedBeforeKill = mailbox.count(in: "circulate-processed")
+        daemon = try cli.start("serve", log: "serve-after.log")
+        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        #expect(mailbox.count(in: "circulate-processed") == 30, "moved before the kill: \(movedBeforeKill)")
+        #expect(try sql(cli, "SELECT count(*) FROM member WHERE hard_bounces = 1") == "30")
+        #expect(try sql(cli, "SELECT count(*) FROM delivery WHERE state = 'failed' AND failure = 'bounce'") == "30")
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT delivery_id) FROM inbound_message WHERE state = 'handled'") == "30|30")
+    }
+}
