@@ -1,4 +1,5 @@
 import CCmarkGFM
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +11,7 @@ import Darwin
 ///
 /// Raw HTML is left out of both (the coordinator writes Markdown; mail from a list is no place for scripts, forms or
 /// styles that the list's own layout does not set), and a link or image whose URL is not http, https or mailto keeps
-/// its words but loses the link. Safe to use from any thread: each document has its own parser.
+/// its words but loses the link. Safe to use from any thread: parsing is serialised (see `parsing`).
 struct MarkdownDocument: Sendable {
     /// The HTML fragment (paragraphs, headings, lists, tables...), to be placed inside the layout's body.
     let html: String
@@ -35,14 +36,26 @@ struct MarkdownDocument: Sendable {
         return true
     }()
 
+    /// One document at a time: cmark-gfm 0.29 keeps the inline parser's special characters in a process-wide table;
+    /// finishing a document adds its extensions' characters (strikethrough's "~") and takes them out again at the end,
+    /// so a document finished on one thread could make another thread's lose its strikethrough (seen in the test
+    /// "many threads rendering at once"). Documents are rendered once per
+    /// mailing, never per recipient, so the wait costs nothing that matters.
+    private static let parsing = Mutex(())
+
     /// Parses and renders `markdown`.
     init(_ markdown: String) {
+        (html, text) = Self.parsing.withLock { _ in Self.render(markdown) }
+    }
+
+    /// Parses and renders `markdown`; called with `parsing` held.
+    private static func render(_ markdown: String) -> (html: String, text: String) {
         _ = Self.extensionsRegistered
+        let html: String
         // cmark-gfm's allocator aborts rather than return NULL, so these guards are for a broken library only; the
         // fallback still shows the words, escaped.
         guard let parser = cmark_parser_new(Self.options) else {
-            (html, text) = ("<p>" + SlottedText.escapeHTML(markdown) + "</p>", markdown)
-            return
+            return ("<p>" + SlottedText.escapeHTML(markdown) + "</p>", markdown)
         }
         defer { cmark_parser_free(parser) }
         for name in Self.extensionNames {
@@ -52,8 +65,7 @@ struct MarkdownDocument: Sendable {
         }
         cmark_parser_feed(parser, markdown, markdown.utf8.count)
         guard let root = cmark_parser_finish(parser) else {
-            (html, text) = ("<p>" + SlottedText.escapeHTML(markdown) + "</p>", markdown)
-            return
+            return ("<p>" + SlottedText.escapeHTML(markdown) + "</p>", markdown)
         }
         defer { cmark_node_free(root) }
         Self.sanitise(root)
@@ -64,7 +76,7 @@ struct MarkdownDocument: Sendable {
         } else {
             html = "<p>" + SlottedText.escapeHTML(markdown) + "</p>"
         }
-        text = MarkdownPlainText.render(root)
+        return (html, MarkdownPlainText.render(root))
     }
 
     /// Whether a link or image may point at `url`: an http, https or mailto URL. Anything else (javascript:, data:,
