@@ -59,6 +59,22 @@ struct WordsTests {
         #expect(try cli.run("preview", "announcement", "--file", file, "--subject", "News").status == 0)
     }
 
+    @Test("preview of a message that cannot be made (a custom subject template with a control character) is invalid input (65), named, not an internal error")
+    func previewUncomposable() throws {
+        let cli = try instance()
+        #expect(try cli.run("session", "add", "--title", "Hospital discharge", "--start", "2026-12-09 10:00").status == 0)
+        #expect(try cli.run("preview", "invitation", "--session", "1").status == 0, "the built-in templates make it")
+        let subjects = try String(contentsOf: CLI.root.appendingPathComponent("templates/subjects.txt.mustache"), encoding: .utf8)
+        let broken = subjects.replacingOccurrences(of: "{{#invitation}}You are invited", with: "{{#invitation}}You are\u{7} invited")
+        try #require(broken != subjects)
+        try FileManager.default.createDirectory(atPath: cli.path("templates"), withIntermediateDirectories: true)
+        _ = try cli.write("templates/subjects.txt.mustache", broken)
+        let r = try cli.run("preview", "invitation", "--session", "1")
+        #expect(r.status == 65, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.contains("Subject contains a control character (BEL, U+0007)") && r.stderr.contains("templates")
+                && !r.stderr.contains("internal error"), "\(r.stderr)")
+    }
+
     @Test("rsvp maybe records maybe: not coming, not no reply; session show names guests and key influencers invited personally")
     func maybeAndPersonalInvitations() throws {
         let cli = try instance()
@@ -85,6 +101,68 @@ struct WordsTests {
         let text = try cli.run("session", "show", "1").stdout
         #expect(text.contains("coming: 1 · maybe: 1 · apologies: 0 · no reply: 2"), "\(text)")
         #expect(!text.contains("left or no consent") && text.components(separatedBy: "yes (invited personally)").count == 3, "\(text)")
+    }
+
+    @Test("session show: a key influencer reached in their role and a guest who came are shown as mailed, and the thank-you as sent once it went")
+    func showAfterTheThankYou() throws {
+        let cli = try instance()
+        #expect(try cli.run("member", "import", try cli.write("m.csv", "Name,Email,Consent\nAnn,ann@example.org,yes\n"), "--role", "member").status == 0)
+        // Reached in their role, and not invited personally to this session: thanked outside the stream all the same.
+        #expect(try cli.run("member", "add", "cllr@example.org", "--name", "Cllr Jones", "--role", "key-influencer",
+                            "--lawful-basis", "legitimate-interest", "--source", "public register").status == 0)
+        #expect(try cli.run("session", "add", "--title", "Hospital discharge", "--start", "2026-11-10 10:00").status == 0)
+        #expect(try cli.run("session", "invite", "1", "--to", "priya@example.org", "--name", "Dr Priya Example", "--reason", "presenter").status == 0)
+        cli.at("2026-11-10T13:00:00Z")
+        #expect(try cli.run("session", "attendance", "1", try cli.write("sheet.csv", """
+            Name,Email,Consent
+            Ann,ann@example.org,yes
+            Cllr Jones,cllr@example.org,
+            Dr Priya Example,priya@example.org,
+            """)).status == 0)
+        let people = try cli.run("session", "show", "1", "--json").object()["people"] as? [[String: Any]] ?? []
+        for email in ["ann@example.org", "cllr@example.org", "priya@example.org"] {
+            #expect(people.first { $0["email"] as? String == email }?["mailable"] as? Bool == true, "\(email): \(people)")
+        }
+        var text = try cli.run("session", "show", "1").stdout
+        #expect(!text.contains("left or no consent") && text.contains("yes (in their professional role)")
+                && text.contains("yes (invited personally)") && text.contains("Thank-you: goes out"), "\(text)")
+
+        func thanked(_ email: String) throws -> Bool {
+            let messages = try cli.run("export", email).object()["messages"] as? [[String: Any]] ?? []
+            return messages.contains { $0["kind"] as? String == "thank-you" && $0["state"] as? String == "sent" }
+        }
+        let run = try cli.runDaemon(from: "2026-11-11T10:00:05Z") {
+            try ["ann@example.org", "cllr@example.org", "priya@example.org"].allSatisfy(thanked)
+        }
+        #expect(run.finished, "all three are thanked: \(run.log)")
+        _ = cli.waitFor(10) { (try? cli.run("session", "show", "1").stdout.contains("Thank-you: sent")) == true }
+        text = try cli.run("session", "show", "1").stdout
+        #expect(text.contains("Thank-you: sent (queued ") && !text.contains("Thank-you: queued"), "\(text)")
+    }
+
+    @Test("update queue --no-greeting leaves out \"Dear NAME,\" as send --no-greeting does; queued again an hour later it is already queued")
+    func updateWithoutGreeting() throws {
+        let cli = try instance()
+        #expect(try cli.run("member", "import", try cli.write("m.csv", "Name,Email,Consent\nAnn Example,ann@example.org,yes\n")).status == 0)
+        let own = try cli.write("december.md", "Dear friends,\n\nOur next session is on 9 December.\n")
+        let queued = try cli.run("update", "queue", own, "--subject", "December news", "--no-greeting")
+        #expect(queued.status == 0 && queued.stdout.contains("Queued update 1"), "\(queued.stdout) \(queued.stderr)")
+        let plain = try cli.write("january.md", "Our January session is on 13 January.\n")
+        #expect(try cli.run("update", "queue", plain, "--subject", "January news").status == 0)
+
+        let withoutGreeting = try cli.run("update", "preview", "1", "--member", "ann@example.org").stdout
+        #expect(withoutGreeting.contains("Dear friends,") && !withoutGreeting.contains("Dear Ann")
+                && !withoutGreeting.contains("no greeting"), "\(withoutGreeting)")
+        let eml = cli.path("december.eml")
+        #expect(try cli.run("update", "preview", "1", "--member", "ann@example.org", "--eml", eml).status == 0)
+        let bytes = String(decoding: FileManager.default.contents(atPath: eml) ?? Data(), as: UTF8.self)
+        #expect(bytes.contains("Dear friends,") && !bytes.contains("Dear Ann") && !bytes.contains("no greeting"), "both parts: \(bytes)")
+        #expect(try cli.run("update", "preview", "2", "--member", "ann@example.org").stdout.contains("Dear Ann Example,"),
+                "an update without the flag greets as always")
+
+        cli.at("2026-11-01T10:00:00Z")
+        let again = try cli.run("update", "queue", own, "--subject", "December news", "--no-greeting")
+        #expect(again.status == 0 && again.stdout.contains("Already queued: update 1"), "\(again.stdout)")
     }
 
     @Test("a session cancelled --quiet, as the README shows, is accepted and tells nobody")

@@ -90,6 +90,8 @@ extension MessageTemplates {
             "closing": "Thank you for being part of Riverside Community of Practice.", "greeting": "Sam Sample",
             "session_title": "After the first night", "session_day": "Wednesday 13 January", "report_title": "What helps on the first night",
             "slot_day": "Tuesday 1 December", "slot_when": "Tuesday 1 December 2026, 09:00",
+            // The slots a missed-slot note lists (see UpdateSlotNotices).
+            "slots": [["when": "Tuesday 1 December 2026, 09:00"], ["when": "Tuesday 5 January 2027, 09:00"]], "several": true,
         ]
         for name in subjectNames where values[name] == nil { values[name] = true }
         return values

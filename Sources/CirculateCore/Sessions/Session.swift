@@ -67,6 +67,9 @@ public struct SessionDetails: Sendable, Equatable {
         /// Invited personally, outside the session-invitations stream: a guest, or a key individual reached in their
         /// professional role.
         public var invitedPersonally = false
+        /// Reached in their professional role (legitimate interest) and not on the session-invitations stream: thanked
+        /// outside the stream even when not invited personally.
+        public var inRole = false
     }
 
     public var session: Session
@@ -76,6 +79,8 @@ public struct SessionDetails: Sendable, Equatable {
     public var invited: Int
     /// The thank-you mailings' numbers, if queued.
     public var followUpMailings: [Int64]
+    /// Their states, in the same order: whether the thank-you is still to go, or went.
+    public var followUpStates: [Mailing.State] = []
 
     /// People with the status.
     public func count(_ status: Participation) -> Int { people.filter { $0.status == status }.count }

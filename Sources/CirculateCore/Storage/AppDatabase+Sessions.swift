@@ -104,21 +104,27 @@ extension AppDatabase {
             FROM participation p JOIN member m ON m.id = p.member_id
             WHERE p.session_id = ? ORDER BY p.status, lower(m.name), m.email_key
             """, arguments: [id, id]).map { row in
-                // Guests and key individuals invited personally hear of the session outside the stream, as long as
+                // Guests and key individuals invited personally hear of the session outside the stream, and key
+                // individuals reached in their role are thanked outside it (SessionFollowUps.personalSQL), as long as
                 // they have not left.
                 let personally: Bool = row["personally"]
-                let held = row["member_status"] == "active" && (row["lawful_basis"] as String?) != nil
+                let basis: String? = row["lawful_basis"]
+                let held = row["member_status"] == "active" && basis != nil
+                let inRole = basis == LawfulBasis.legitimateInterest.rawValue
                 var person = SessionDetails.Person(memberID: row["member_id"], email: row["email"], name: row["name"],
                                                    status: try row.decode(Participation.self, forColumn: "status"),
-                                                   mailable: held && (row["session_invitations"] == true || personally))
+                                                   mailable: held && (row["session_invitations"] == true || personally || inRole))
                 person.invitedPersonally = personally
+                person.inRole = inRole && row["session_invitations"] != true
                 return person
             }
         let invited = try SessionInvitations.invitedCount(db, session: id)
-        let mailings = try Int64.fetchAll(db, sql: """
-            SELECT id FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou, .sessionNotes].sqlList) ORDER BY id
+        let mailings = try Row.fetchAll(db, sql: """
+            SELECT id, state FROM mailing WHERE session_id = ? AND kind IN \([Mailing.Kind.thankYou, .missedYou, .sessionNotes].sqlList) ORDER BY id
             """, arguments: [id])
-        return SessionDetails(session: session, people: people, invited: invited, followUpMailings: mailings)
+        var details = SessionDetails(session: session, people: people, invited: invited, followUpMailings: mailings.map { $0["id"] })
+        details.followUpStates = try mailings.map { try $0.decode(Mailing.State.self, forColumn: "state") }
+        return details
     }
 
     /// Changes a session. If the time, place, link or title changes and people have been invited, they get an

@@ -19,7 +19,13 @@ struct PreviewTarget: ParsableArguments {
             name = profile.member.name
             memberID = profile.member.id
         }
-        let preview = try context.messageBuilder(database).preview(mailing, to: address, name: name, memberID: memberID)
+        let preview: MessagePreview
+        do {
+            preview = try context.messageBuilder(database).preview(mailing, to: address, name: name, memberID: memberID)
+        } catch let error as CompositionError {
+            // What a preview is for: finding a message that cannot be sent, before the daemon tries.
+            throw UncomposableMessage(error: error, templates: context.configuration.templates.directory)
+        }
         if let eml {
             try OutputFile.write(preview.composed.bytes, to: eml, what: ".eml file")
             print("Wrote \(eml) (\(preview.composed.bytes.count) bytes): the message exactly as \(name) <\(address)> would get it.")
@@ -52,7 +58,7 @@ extension Circulate {
         static let configuration = CommandConfiguration(
             commandName: "preview", abstract: "Show any kind of message as it would be sent now, for a member or a sample one.",
             discussion: """
-                Kinds: announcement and update (--file FILE.md --subject ..., or --update ID), invitation, reminder, thank-you, missed-you, no-show, session-changed and session-cancelled (--session N), report, report-follow-up and report-notice (--report R).
+                Kinds: announcement, test and update (--file FILE.md --subject ..., or --update ID), invitation, reminder, thank-you, missed-you, no-show, session-notes, session-changed and session-cancelled (--session N), report, report-follow-up and report-notice (--report R).
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The kind of message.") var kind: String
@@ -111,5 +117,18 @@ extension Circulate {
             }
             try target.show(mailing, context: context, database: db)
         }
+    }
+}
+
+/// A preview whose message cannot be made from what it was given (a custom template that puts a control character in
+/// a subject, content the composer refuses): invalid input, named, rather than an internal error.
+struct UncomposableMessage: Failure {
+    let error: CompositionError
+    /// The configured templates folder: the usual place such a problem comes from.
+    let templates: String
+    var kind: FailureKind { .invalidInput }
+    var description: String {
+        "this message cannot be made: \(error.description); check the templates in \(TextField.printable(templates)) "
+            + "(templates.directory) and the content it is made from, then preview it again"
     }
 }

@@ -77,6 +77,8 @@ struct MessageTemplatesTests {
     @Test("a template whose output with sample data passes 1 MB is refused, and the check itself stays quick", arguments: [
         // A list repeated inside itself: 2^30 copies with two sample sessions.
         ("update.txt.mustache", nested(30, "upcoming_sessions")),
+        // The same with the missed slots a note to the coordinator lists.
+        ("notice-slot-missed.md.mustache", nested(30, "slots")),
         // The same through a transform on a session's values.
         ("invitation.html.mustache", nested(12, "enumerated(session)")),
         // The message body, repeated a thousand times.

@@ -21,6 +21,19 @@ struct SpamAssassinTests {
         var name: String
         /// Whether the list has an https unsubscribe link.
         var https: Bool
+        /// The announcement's stream; nil for the test message.
+        var stream: MailStream?
+    }
+
+    /// Why each announcement's recipient gets it, as its footer must say: the stream's own purpose (an announcement on
+    /// the monthly-update stream is not a "monthly update"), or a test message.
+    static func footer(_ stream: MailStream?) -> String {
+        switch stream {
+        case .monthlyUpdate?: "You receive this because you joined Riverside Community of Practice and asked for its monthly news."
+        case .sessionInvitations?: "You receive this because you joined Riverside Community of Practice and asked to be invited to its sessions."
+        case .reports?: "You receive this because you asked to receive the reports of Riverside Community of Practice."
+        case nil: "This is a test message from Riverside Community of Practice's mailing system."
+        }
     }
 
     static let bodies: [MailStream: (subject: String, markdown: String)] = [
@@ -130,7 +143,7 @@ struct SpamAssassinTests {
             let mailing = mailings[claim.mailingID]
             let kind = mailing?.stream?.rawValue ?? "test message"
             built.append(Built(label: "\(kind) to \(claim.recipient) (\(publicBaseURL == nil ? "mailto" : "https") unsubscribe)",
-                               path: path, name: claim.recipientName, https: publicBaseURL != nil))
+                               path: path, name: claim.recipientName, https: publicBaseURL != nil, stream: mailing?.stream))
         }
         return built
     }
@@ -196,6 +209,13 @@ struct SpamAssassinTests {
                 } else {
                     #expect(text.contains("Dear \(message.name),"), "\(message.label)")
                 }
+            }
+            let plain = texts.first ?? ""
+            // The key influencer (legitimate interest) gets the reports stream too, under the same one footer per
+            // mailing; only the members' reason is checked here.
+            if !message.label.contains("to j.patel@example.org") {
+                #expect(plain.contains("--\r\n" + Self.footer(message.stream) + "\r\n") && !plain.contains("monthly update"),
+                        "\(message.label): the footer gives another reason: \(plain)")
             }
             let headers = (result["headers"] as? [[String]] ?? []).filter { $0.first == "List-Unsubscribe" }
             let unsubscribe = headers.first?.last ?? ""

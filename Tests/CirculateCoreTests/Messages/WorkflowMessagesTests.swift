@@ -158,6 +158,20 @@ struct WorkflowMessagesTests {
         return built
     }
 
+    /// Each kind's footer in the whole rhythm (all on a stream, but for the report and the note to the coordinator):
+    /// the true reason that person gets that message.
+    static let rhythmFooters: [Mailing.Kind: String] = [
+        .thankYou: "You receive this because you came to a session of Riverside Community of Practice and asked to be invited to its sessions.",
+        .missedYou: "You receive this because you sent apologies for a session of Riverside Community of Practice and asked to be invited to its sessions.",
+        .sessionChanged: "You receive this because you joined Riverside Community of Practice and asked to be invited to its sessions.",
+        .sessionCancelled: "You receive this because you joined Riverside Community of Practice and asked to be invited to its sessions.",
+        .update: "You receive this monthly update because you joined Riverside Community of Practice and asked to hear about its work.",
+        .report: "You receive this because of your role in the work of Riverside Community of Practice, whose reports we share with the people who can act on them.",
+        .reportFollowUp: "You receive this because of your role in the work of Riverside Community of Practice, whose reports we share with the people who can act on them.",
+        .reportNotice: "You receive this because you asked to receive the reports of Riverside Community of Practice.",
+        .coordinatorNotice: "This note comes from circulate, the mailing system of Riverside Community of Practice, to its coordinator.",
+    ]
+
     @Test("the whole rhythm: each kind to the right people, with the right parts, calendars and attachments")
     func everyWorkflowKind() throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/spamassassin"), "SpamAssassin is not installed; run scripts/deps test")
@@ -218,6 +232,12 @@ struct WorkflowMessagesTests {
                 #expect(header("List-Id") == ["<riverside-community-of-practice.example.org>"], "\(label)")
             }
 
+            // The footer gives this message's own reason, and no other kind's.
+            let footer = try #require(Self.rhythmFooters[message.kind], "\(label): no footer expected for this kind")
+            #expect(text.contains("--\r\n" + footer + "\r\n"), "\(label): \(text)")
+            let html = (parts.first { $0["content_type"] as? String == "text/html" }?["html_text"] as? String) ?? ""
+            #expect(html.contains(footer), "\(label): the HTML part's footer: \(html)")
+
             switch message.kind {
             case .thankYou:
                 #expect(text.contains("Thank you for coming to our session “Hospital discharge” on Tuesday 10 November"), "\(label): \(text)")
@@ -255,6 +275,10 @@ struct WorkflowMessagesTests {
                 #expect(replyTo.first?.last == "morgan.ellis@example.org", "\(label): replies go to the coordinator")
             case .reportFollowUp:
                 #expect(text.contains("I wanted to follow up once"), "\(label)")
+                // The title in running text is quoted, as is the topic it differs from.
+                #expect(text.contains("I sent you “Hospital discharge: five changes that would help”, the report of Riverside Community of Practice"),
+                        "\(label): \(text)")
+                #expect(html.contains("I sent you “Hospital discharge: five changes that would help”, the report of"), "\(label): \(html)")
                 #expect(text.contains("https://example.org/cop/reports/hospital-discharge.pdf"), "\(label)")
             case .reportNotice:
                 #expect(text.contains("is now published") && text.contains("https://example.org/cop/reports/hospital-discharge.pdf"), "\(label)")
@@ -359,6 +383,19 @@ struct WorkflowMessagesTests {
                         : "multipart/mixed(multipart/alternative(text/plain,text/html,text/calendar),application/ics)"), "\(label)")
             let text = ((result["parts"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
             let guest = message.to == "priya@example.org"
+            // Every footer's reason, the guest's (outside any stream) and the members' (on the session stream).
+            let community = "Riverside Community of Practice"
+            let why: String = switch message.kind {
+            case .invitation, .reminder: guest ? "you were invited to a session of \(community)" : "you joined \(community)"
+            case .noShow: "you were invited to a session of \(community)"
+            case .thankYou: "you came to a session of \(community)"
+            case .sessionNotes: "you came to, or sent apologies for, a session of \(community)"
+            default: "?"
+            }
+            let footer = "You receive this because \(why)" + (guest
+                ? "; it is not a mailing list, and you will hear from us only about the sessions you are invited to."
+                : " and asked to be invited to its sessions.")
+            #expect(text.contains("--\r\n" + footer + "\r\n"), "\(label): \(text)")
             switch message.kind {
             case .invitation:
                 #expect(text.contains("You are warmly invited") && text.contains("Tuesday 10 November 2026, 10:00 to 12:00")

@@ -51,7 +51,11 @@ extension Circulate.SessionCommand {
                   + " · no reply: \(d.count(.invited))"
                   + " · attended: \(attended)\(s.unlistedAttendees > 0 ? " (\(s.unlistedAttendees) not on the list, counted only)" : "")")
             if let queued = s.followedUpAt {
-                print("Thank-you: queued \(LocalTime.describe(queued, in: zone)) (mailing \(d.followUpMailings.map(String.init).joined(separator: ", ")); see `circulate queue status`)")
+                let numbers = d.followUpMailings.map(String.init).joined(separator: ", ")
+                // Once nothing of it is left to send, it went: "queued" would send a coordinator looking for it.
+                let live = d.followUpStates.contains { Mailing.State.live.contains($0) }
+                let state = live || d.followUpStates.isEmpty ? "queued" : d.followUpStates.allSatisfy { $0 == .cancelled } ? "cancelled" : "sent"
+                print("Thank-you: \(state) (queued \(LocalTime.describe(queued, in: zone)); mailing \(numbers); see `circulate queue status`)")
             } else if s.state == .scheduled {
                 print("Thank-you: \(s.followUpWaitingFor.map { "waiting for \(shown($0))" } ?? "goes out \(LocalTime.describe(s.followUpAt, in: zone))")")
             }
@@ -63,10 +67,12 @@ extension Circulate.SessionCommand {
             }
         }
 
-        /// The MAILED column: guests and key individuals invited personally are mailed outside the stream.
+        /// The MAILED column: guests and key individuals invited personally, or reached in their role, are mailed
+        /// outside the stream.
         static func mailed(_ person: SessionDetails.Person) -> String {
             guard person.mailable else { return "no (left or no consent)" }
-            return person.invitedPersonally ? "yes (invited personally)" : "yes"
+            if person.invitedPersonally { return "yes (invited personally)" }
+            return person.inRole ? "yes (in their professional role)" : "yes"
         }
     }
 }
