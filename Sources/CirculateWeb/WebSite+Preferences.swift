@@ -37,7 +37,7 @@ extension WebSite {
         let now = clock()
         // The site's own form: its token proves the post came from the page, and a browser's cross-site post is refused.
         guard FormGuard(key: key).accepts(fields.first { $0.name == "form" }?.value ?? "", for: text, now: now),
-            request.headers[HTTPField.Name("Sec-Fetch-Site")!] != "cross-site"
+            Self.secFetchSite.flatMap({ request.headers[$0] }) != "cross-site"
         else {
             return pages.response("link-unknown", title: "Please try again", values: common([:]), status: .forbidden)
         }
@@ -62,6 +62,9 @@ extension WebSite {
         guard let request = requests.first(where: { $0.memberID == memberID }) else { return nil }
         return LocalTime.day(request.dueBy, in: configuration.community.timeZone)
     }
+
+    /// The Fetch Metadata header a browser sets on every request: "cross-site" for a post from another site's page.
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")
 
     static func summary(_ outcome: PreferenceOutcome) -> String {
         if outcome.unsubscribed { return "You no longer receive any mail from us." }

@@ -33,7 +33,7 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
         let now = clock()
         let mailing = try preparedMailing(claim.mailingID, now: now)
         return try mailing.compose(to: try EmailAddress(claim.recipient), name: claim.recipientName, greeting: claim.greetingName,
-                                   memberID: claim.memberID,
+                                   inRole: claim.inRole, memberID: claim.memberID,
                                    messageID: claim.messageID, boundarySeed: String(claim.deliveryID), date: now, key: key)
     }
 
@@ -88,7 +88,7 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
 
 /// The per-recipient parts of a rendered layout.
 enum Slot: Int, CaseIterable {
-    case greeting, unsubscribeLink
+    case greeting, unsubscribeLink, footer
 
     /// A private-use character pair that neither Markdown nor Mustache escaping touches.
     var marker: String { "\u{E000}\(rawValue)\u{E001}" }

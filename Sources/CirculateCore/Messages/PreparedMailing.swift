@@ -15,6 +15,9 @@ struct PreparedMailing: Sendable {
     /// rendered without the layout's {{#greeting}} section, which the greeting slot would otherwise always fill.
     let htmlWithoutName: SlottedText
     let textWithoutName: SlottedText
+    /// Why the message is sent, for a person who chose to receive it, and for one reached in their professional role.
+    let footer: String
+    let footerInRole: String
     /// Whether messages carry an unsubscribe link (not for notices to the coordinator).
     let unsubscribable: Bool
     /// Whether messages open with "Dear NAME," (see `Greeting`).
@@ -56,6 +59,9 @@ struct PreparedMailing: Sendable {
         fixedHeaders = headers
 
         let footer = Self.footer(kind: kind, stream: mailing.stream, community: c.community.name)
+        self.footer = footer
+        // The reports stream also reaches people in their professional role (legitimate interest), who never asked.
+        footerInRole = mailing.stream == .reports ? Self.footer(kind: .report, stream: .reports, community: c.community.name) : footer
         let (bodyMarkdown, greets) = Greeting.choice(mailing.bodyMarkdown)
         self.greets = greets
 
@@ -153,7 +159,7 @@ struct PreparedMailing: Sendable {
         let textBody = body(asHTML: false).trimmingCharacters(in: .newlines)
         func layout(_ template: MustacheTemplate, body: String, named: Bool) -> SlottedText {
             var values: [String: Any] = [
-                "community": c.community.name, "subject": mailing.subject, "body": body, "footer": footer,
+                "community": c.community.name, "subject": mailing.subject, "body": body, "footer": Slot.footer.marker,
                 "unsubscribe_mailto_only": !c.offersOneClickUnsubscribe,
             ]
             if mailing.kind != .coordinatorNotice { values["unsubscribe_link"] = Slot.unsubscribeLink.marker }
@@ -168,10 +174,10 @@ struct PreparedMailing: Sendable {
     }
 
     /// One recipient's message, composed.
-    func compose(to address: EmailAddress, name: String, greeting: String? = nil, memberID: Int64?, messageID: String,
-                 boundarySeed: String, date: Date, key: InstanceKey) throws -> ComposedMessage {
-        let message = try self.message(to: address, name: name, greeting: greeting, memberID: memberID, messageID: messageID,
-                                       date: date, key: key)
+    func compose(to address: EmailAddress, name: String, greeting: String? = nil, inRole: Bool = false, memberID: Int64?,
+                 messageID: String, boundarySeed: String, date: Date, key: InstanceKey) throws -> ComposedMessage {
+        let message = try self.message(to: address, name: name, greeting: greeting, inRole: inRole, memberID: memberID,
+                                       messageID: messageID, date: date, key: key)
         let bytes = try MessageComposer.compose(message, boundarySeed: boundarySeed)
         return ComposedMessage(envelope: Envelope(from: envelopeFrom, to: address.envelope,
                                                   needsSMTPUTF8: MessageComposer.requiresSMTPUTF8(message)),
@@ -180,12 +186,12 @@ struct PreparedMailing: Sendable {
 
     /// One recipient's message, before MIME encoding. `name` goes in To; `greeting` (the name they are known by,
     /// when it differs) opens the message.
-    func message(to address: EmailAddress, name: String, greeting: String? = nil, memberID: Int64?, messageID: String, date: Date,
-                 key: InstanceKey) throws -> OutgoingMessage {
+    func message(to address: EmailAddress, name: String, greeting: String? = nil, inRole: Bool = false, memberID: Int64?,
+                 messageID: String, date: Date, key: InstanceKey) throws -> OutgoingMessage {
         let greetingName = greeting.flatMap { $0.isEmpty ? nil : $0 } ?? name
         let named = !greetingName.isEmpty
         let recipient = Mailbox(displayName: name.isEmpty ? nil : name, address: address)
-        var values: [Slot: String] = [.greeting: greetingName]
+        var values: [Slot: String] = [.greeting: greetingName, .footer: inRole ? footerInRole : footer]
         var headers = fixedHeaders
         if unsubscribable {
             let token = memberID.map { key.write(LinkToken(.unsubscribe, scope: stream.map { .stream($0) } ?? .all, id: $0)) } ?? "test"

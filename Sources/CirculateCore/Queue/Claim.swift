@@ -11,6 +11,9 @@ public struct Claim: Sendable, Equatable {
     public var recipientName: String
     /// The name the recipient is known by, for the greeting ("" for their full name).
     public var greetingName: String = ""
+    /// Whether the recipient is on the list in their professional role (legitimate interest) rather than by their own
+    /// consent: their footer says so.
+    public var inRole = false
     public var messageID: String
     /// This attempt's number (1 for the first).
     public var attempt: Int

@@ -80,6 +80,7 @@ extension OutboundQueue {
                                 kind: try row.decode(Mailing.Kind.self, forColumn: "kind"),
                                 recipient: memberEmail ?? row["recipient"], recipientName: row["name"] ?? "",
                                 greetingName: row["known_as"] ?? "",
+                                inRole: (row["lawful_basis"] as String?) == LawfulBasis.legitimateInterest.rawValue,
                                 messageID: row["message_id"], attempt: (row["attempts"] as Int) + 1, queuedAt: row["queued_at"],
                                 doubts: row["doubts"]))
         }
@@ -99,7 +100,7 @@ extension OutboundQueue {
     /// sends its own.
     static let claimSQL = """
         SELECT d.id, d.mailing_id, d.member_id, d.recipient, d.message_id, d.attempts, d.queued_at, d.doubts,
-               g.kind, m.email, m.name, m.known_as, \(Eligibility.refusalSQL) AS refusal
+               g.kind, m.email, m.name, m.known_as, m.lawful_basis, \(Eligibility.refusalSQL) AS refusal
         FROM delivery d
         CROSS JOIN mailing g ON g.id = d.mailing_id
         LEFT JOIN member m ON m.id = d.member_id

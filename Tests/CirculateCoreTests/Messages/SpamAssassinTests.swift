@@ -211,12 +211,15 @@ struct SpamAssassinTests {
                 }
             }
             let plain = texts.first ?? ""
-            // The key influencer (legitimate interest) gets the reports stream too, under the same one footer per
-            // mailing; only the members' reason is checked here.
-            if !message.label.contains("to j.patel@example.org") {
-                #expect(plain.contains("--\r\n" + Self.footer(message.stream) + "\r\n") && !plain.contains("monthly update"),
-                        "\(message.label): the footer gives another reason: \(plain)")
-            }
+            // The key influencer (legitimate interest) gets the reports stream too, and is told the true reason: their
+            // role, not a request they never made.
+            let inRole = message.label.contains("to j.patel@example.org")
+            let reason = inRole
+                ? "You receive this because of your role in the work of Riverside Community of Practice, whose reports we share with the people who can act on them."
+                : Self.footer(message.stream)
+            #expect(plain.contains("--\r\n" + reason + "\r\n") && !plain.contains("monthly update"),
+                    "\(message.label): the footer gives another reason: \(plain)")
+            if inRole { #expect(!plain.contains("you asked"), "\(message.label): \(plain)") }
             let headers = (result["headers"] as? [[String]] ?? []).filter { $0.first == "List-Unsubscribe" }
             let unsubscribe = headers.first?.last ?? ""
             #expect(headers.count == 1 && unsubscribe.contains("<mailto:cop@example.org?subject=unsubscribe%20"), "\(message.label)")
