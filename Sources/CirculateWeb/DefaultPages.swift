@@ -4,6 +4,73 @@
 enum DefaultPages {
     /// File name -> template source.
     static let files: [String: String] = [
+        "join-confirm.html.mustache": #"""
+<p>Press the button to join {{community}}. Nothing happens until you do; if you did not ask to join, just close
+this page.</p>
+<form method="post" action="{{action}}">
+<input type="hidden" name="form" value="{{form_token}}">
+<button type="submit">Confirm</button>
+</form>
+
+"""#,
+        "join-done.html.mustache": #"""
+{{#already}}
+<p>You are on the list of {{community}} already; nothing needed to change.</p>
+{{/already}}
+{{^already}}
+<p>Thank you: you are now on the list of {{community}}.</p>
+{{/already}}
+<p>See or change <a href="{{preferences}}">what you receive</a> at any time; every message we send has a link to
+stop it.</p>
+
+"""#,
+        "join-retry.html.mustache": #"""
+{{#later}}
+<p>We have had too many requests from your connection or for this address in the last hour. Please try again later.</p>
+{{/later}}
+{{^later}}
+<p>This form could not be accepted: it may be older than a day, or your browser did not send back what the page gave
+it (cookies may be off for this site).</p>
+{{/later}}
+<p><a href="{{join}}">Open the join page again</a>, or write to <a href="mailto:{{list_address}}">{{list_address}}</a>.</p>
+
+"""#,
+        "join-sent.html.mustache": #"""
+<p>Thank you. Please check your inbox: we have sent a message to the address you gave, telling you what to do next.
+If nothing arrives within an hour, look in your spam folder, or write to
+<a href="mailto:{{list_address}}">{{list_address}}</a>.</p>
+
+"""#,
+        "join.html.mustache": #"""
+{{#error}}
+<p class="error" role="alert" id="form-error">{{error}}</p>
+{{/error}}
+<p>Fill in this form to receive news from {{community}}. We will send you an email with a link; you are on the list
+only once you open it and press Confirm.</p>
+<form method="post" action="{{action}}">
+<input type="hidden" name="form" value="{{form_token}}">
+<p><label for="name">Your name</label><br>
+<input type="text" id="name" name="name" value="{{name}}" maxlength="{{max_name}}" required autocomplete="name"></p>
+<p><label for="email">Your email address</label><br>
+<input type="email" id="email" name="email" value="{{email}}" maxlength="{{max_email}}" required autocomplete="email"></p>
+<p><label for="organisation">Your organisation (optional)</label><br>
+<input type="text" id="organisation" name="organisation" value="{{organisation}}" maxlength="{{max_organisation}}" autocomplete="organization"></p>
+<div class="trap" aria-hidden="true"><label for="{{honeypot}}">Leave this empty</label>
+<input type="text" id="{{honeypot}}" name="{{honeypot}}" value="" tabindex="-1" autocomplete="off"></div>
+<fieldset>
+<legend>What you would like to receive</legend>
+{{#streams}}
+<p><input type="checkbox" id="stream-{{name}}" name="stream" value="{{name}}"{{#on}} checked{{/on}}>
+<label for="stream-{{name}}">{{label}}</label></p>
+{{/streams}}
+</fieldset>
+<h2>What you agree to</h2>
+<div class="wording">{{wording}}</div>
+<p class="version">Wording version {{wording_version}}</p>
+<p><button type="submit">Join</button></p>
+</form>
+
+"""#,
         "link-unknown.html.mustache": #"""
 <p>This link cannot be used. It may be incomplete (some mail programs break long links), or it may no longer be valid.</p>
 <p>To stop receiving mail from {{community}}, reply to any of our messages and say so, or write to
@@ -28,6 +95,12 @@ button { font: inherit; padding: 0.6rem 1.2rem; border: 2px solid #0b4f8a; borde
          background: #0b4f8a; color: #ffffff; cursor: pointer; }
 button:focus-visible { outline: 3px solid #f2a900; outline-offset: 2px; }
 a { color: #0b4f8a; }
+input[type=text], input[type=email] { font: inherit; width: 100%; max-width: 28rem; padding: 0.4rem; box-sizing: border-box;
+                                      border: 1px solid #555555; border-radius: 0.2rem; }
+input:focus-visible { outline: 3px solid #f2a900; outline-offset: 1px; }
+.trap { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+.wording { white-space: pre-line; border-left: 4px solid #0b4f8a; padding-left: 0.8rem; }
+.error { color: #a4000f; font-weight: bold; }
 </style>
 </head>
 <body>

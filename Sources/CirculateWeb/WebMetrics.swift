@@ -14,7 +14,7 @@ public final class WebMetrics: Sendable {
 
     /// The routes counted in `circulate_web_requests_total`.
     public enum WebRoute: String, Sendable, CaseIterable {
-        case unsubscribePage = "unsubscribe-page", unsubscribe, preferences, health, metrics
+        case unsubscribePage = "unsubscribe-page", unsubscribe, preferences, join, confirmJoin = "confirm-join", health, metrics
     }
 
     /// A fresh set of metrics.

@@ -10,7 +10,8 @@ public struct WebPages: Sendable {
     private let templates: [String: MustacheTemplate]
 
     /// The page names every site needs.
-    static let names = ["page", "unsubscribe", "unsubscribed", "link-unknown", "preferences", "preferences-saved"]
+    static let names = ["page", "unsubscribe", "unsubscribed", "link-unknown", "preferences", "preferences-saved",
+                        "join", "join-sent", "join-retry", "join-confirm", "join-done"]
 
     /// Loads `<directory>/web/NAME.html.mustache` where present, else the built-in copy; a template that does not parse
     /// is an error naming the file.

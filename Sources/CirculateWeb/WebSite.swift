@@ -15,6 +15,10 @@ public struct WebSite: Sendable {
     let health: DaemonHealth
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// Called when a page queued mail, so that the delivery engine need not wait for its poll.
+    let queued: @Sendable () -> Void
+    /// The join page's rate limits and the confirmation link's validity.
+    let signUpLimits: SignUpLimits
     let work = BlockingWork()
 
     /// Largest request body read (a one-click POST is a few dozen bytes).
@@ -24,7 +28,8 @@ public struct WebSite: Sendable {
 
     /// A site over the daemon's database and key.
     public init(database: AppDatabase, configuration: Configuration, key: InstanceKey, pages: WebPages, metrics: WebMetrics,
-                health: DaemonHealth, clock: @escaping @Sendable () -> Date, logger: Logger) {
+                health: DaemonHealth, clock: @escaping @Sendable () -> Date, logger: Logger,
+                signUpLimits: SignUpLimits = SignUpLimits(), queued: @escaping @Sendable () -> Void = {}) {
         self.database = database
         self.configuration = configuration
         self.key = key
@@ -33,6 +38,8 @@ public struct WebSite: Sendable {
         self.health = health
         self.clock = clock
         self.logger = logger
+        self.signUpLimits = signUpLimits
+        self.queued = queued
     }
 
     /// The path the proxy passes through: that of `list.public_base_url`, without a trailing "/" ("" for the root).
@@ -42,8 +49,8 @@ public struct WebSite: Sendable {
     }
 
     /// The public pages.
-    public func publicRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func publicRouter() -> Router<WebRequestContext> {
+        let router = Router(context: WebRequestContext.self)
         let group = basePath.isEmpty ? router.group() : router.group(RouterPath(basePath))
         for prefix in ["u", "unsubscribe"] {
             // GET never changes anything: mail scanners and link previews open every link.
@@ -60,6 +67,7 @@ public struct WebSite: Sendable {
         group.post("p/:token") { request, context in
             try await savePreferences(request, token: context.parameters.get("token") ?? "")
         }
+        addJoinRoutes(to: group)
         return router
     }
 

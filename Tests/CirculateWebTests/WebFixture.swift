@@ -16,7 +16,11 @@ final class WebFixture: @unchecked Sendable {
     let memberID: Int64
     static let now = Date(timeIntervalSince1970: 1_795_000_000)
 
-    init(basePath: String = "/circulate") throws {
+    /// The consent wording of the join page in the fixture's sites.
+    static let wordingFile = "Version: 2026-03\n\nI agree that Riverside Practice Network keeps my name and address to send me what I ticked.\nI can leave at any time.\n"
+
+    init(basePath: String = "/circulate", join: Bool = false, limits: SignUpLimits = SignUpLimits(), trustedProxies: [String] = [],
+         clock: (@Sendable () -> Date)? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("circulate-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         database = try AppDatabase.open(path: folder.appendingPathComponent("test.sqlite").path, create: true)
@@ -26,13 +30,19 @@ final class WebFixture: @unchecked Sendable {
         configuration.list.address = "riverside@example.org"
         configuration.list.publicBaseURL = URL(string: "https://lists.example.org\(basePath)")
         configuration.web.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        configuration.web.trustedProxies = trustedProxies
+        if join {
+            let wording = try ConsentWording(data: Data(Self.wordingFile.utf8), path: "consent.txt")
+            configuration.consent.wording = wording
+            configuration.consent.wordingVersion = wording.version
+        }
         let grant = try ConsentGrant(lawfulBasis: .consent, source: "sign-in sheet", wordingVersion: "1", recordedBy: "test")
         _ = try database.addMember(NewMember(address: EmailAddress("kim.okafor@example.org"), name: "Kim Okafor", organisation: nil),
                                    grant: grant, key: key, rejoin: false, now: Self.now)
         memberID = try database.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM member") } ?? 0
         site = WebSite(database: database, configuration: configuration, key: key,
                        pages: try WebPages(directory: folder.path), metrics: metrics, health: health,
-                       clock: { Self.now.addingTimeInterval(60) }, logger: Logger(label: "test"))
+                       clock: clock ?? { Self.now.addingTimeInterval(60) }, logger: Logger(label: "test"), signUpLimits: limits)
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }

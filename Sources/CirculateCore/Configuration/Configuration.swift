@@ -39,6 +39,8 @@ public struct Configuration: Sendable, Equatable {
     public struct Consent: Sendable, Equatable {
         /// The version of the consent wording currently on the sign-in sheet and sign-up form.
         public var wordingVersion = "1"
+        /// The join page's wording (`consent.wording_file`); nil: no join page. Its version is `wordingVersion`.
+        public var wording: ConsentWording?
     }
 
     /// How the list presents itself in messages.

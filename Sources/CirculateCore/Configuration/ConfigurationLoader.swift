@@ -121,7 +121,7 @@ private struct TOMLReader {
         "storage": ["database", "erasure_journal"],
         "outbox": ["maildir"],
         "secrets": ["instance_key_file", "instance_key_env"],
-        "consent": ["wording_version"],
+        "consent": ["wording_version", "wording_file"],
         "list": ["address", "from_name", "reply_to", "bounce_address", "domain", "list_id", "public_base_url"],
         "delivery": ["connections", "rate_limit", "per_minute", "per_hour", "per_day", "retry_initial", "retry_maximum",
                      "give_up_after", "in_doubt", "in_doubt_resends", "late_limit", "bounce_limit", "relay_pause"],
@@ -170,6 +170,12 @@ private struct TOMLReader {
                 throw fail("consent.wording_version = \"\(TextField.printable(wording))\" must be short text on one line, e.g. \"2026-01\"")
             }
             config.consent.wordingVersion = wording
+        }
+        if let path = try path("consent", "wording_file") {
+            // The file's own version wins: it is the version of the text people actually see.
+            let wording = try ConsentWording(path: path)
+            config.consent.wording = wording
+            config.consent.wordingVersion = wording.version
         }
         try readList(into: &config)
         try readDelivery(into: &config)

@@ -21,6 +21,8 @@ public struct ConsentEvent: Codable, Sendable, Equatable {
     public var source: String
     /// The version of the consent wording the person agreed to.
     public var wordingVersion: String?
+    /// SHA-256 of the wording file agreed to, when the consent was given on the join page.
+    public var wordingHash: String? = nil
     /// Who recorded it (the coordinator's name or login).
     public var recordedBy: String
     /// When it happened.

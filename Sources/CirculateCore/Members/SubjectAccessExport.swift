@@ -9,6 +9,8 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var lawfulBasis: String?
         public var source: String
         public var wordingVersion: String?
+        /// SHA-256 of the wording file, for consent given on the join page.
+        public var wordingHash: String?
         public var recordedBy: String
         public var occurredAt: Date
     }
@@ -87,6 +89,16 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
         public var handledAt: Date
     }
 
+    /// A sign-up made on the join page that waits for its confirmation (deleted when confirmed or after 7 days).
+    public struct SignUpEntry: Sendable, Equatable, Codable {
+        public var name: String
+        public var organisation: String?
+        public var streams: [String]
+        public var wordingVersion: String
+        public var requestedAt: Date
+        public var expiresAt: Date
+    }
+
     /// The controller: the community that holds the data.
     public var controller: String
     /// When the export was made.
@@ -109,6 +121,10 @@ public struct SubjectAccessExport: Sendable, Equatable, Codable {
     public var requests: [RequestEntry] = []
     /// Messages read from the list's mailbox that concerned the person, oldest first.
     public var inbound: [InboundEntry] = []
+    /// Sign-ups on the join page not confirmed yet.
+    public var signUps: [SignUpEntry] = []
+    /// How many of the join page's rate-limit records count this address (a keyed hash and a time; kept a day).
+    public var rateRecords: Int = 0
     /// Plain words about what is and is not held.
     public var notes: [String]
 }

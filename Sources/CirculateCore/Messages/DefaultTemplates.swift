@@ -71,6 +71,18 @@ If you cannot come, just reply to this email to send your apologies{{#promises_s
 {{/session}}
 
 """#,
+        "join-confirmation.html.mustache": #"""
+{{{content}}}
+<p>If you did not ask for this, you can ignore this message: nobody is added to a list without pressing Confirm.</p>
+
+"""#,
+        "join-confirmation.txt.mustache": #"""
+{{% CONTENT_TYPE: TEXT}}
+{{content}}
+
+If you did not ask for this, you can ignore this message: nobody is added to a list without pressing Confirm.
+
+"""#,
         "message.html.mustache": #"""
 <!DOCTYPE html>
 <html lang="en-GB">

@@ -52,9 +52,11 @@ struct PreparedMailing: Sendable {
         }
         envelopeFrom = try EmailAddress(c.list.bounceAddress ?? c.list.address).envelope
         subject = mailing.subject
-        unsubscribable = kind != .coordinatorNotice
+        // Notices to the coordinator and join confirmations go to someone not (or not yet) on the list.
+        let unsubscribable = kind != .coordinatorNotice && kind != .joinConfirmation
+        self.unsubscribable = unsubscribable
         var headers: [OutgoingMessage.HeaderField] = []
-        if kind != .coordinatorNotice { headers.append(.init("List-Id", "<\(c.listID)>")) }
+        if unsubscribable { headers.append(.init("List-Id", "<\(c.listID)>")) }
         if !kind.isOperational { headers.append(.init("Precedence", "list")) }
         fixedHeaders = headers
 
@@ -162,7 +164,7 @@ struct PreparedMailing: Sendable {
                 "community": c.community.name, "subject": mailing.subject, "body": body, "footer": Slot.footer.marker,
                 "unsubscribe_mailto_only": !c.offersOneClickUnsubscribe,
             ]
-            if mailing.kind != .coordinatorNotice { values["unsubscribe_link"] = Slot.unsubscribeLink.marker }
+            if unsubscribable { values["unsubscribe_link"] = Slot.unsubscribeLink.marker }
             if let closing, !closing.isEmpty { values["closing"] = closing }
             if named && greets { values["greeting"] = Slot.greeting.marker }
             return SlottedText(template.render(values))
@@ -225,6 +227,8 @@ struct PreparedMailing: Sendable {
         let personal = "it is not a mailing list, and you will hear from us only about the sessions you are invited to."
         switch (kind, stream) {
         case (.coordinatorNotice, _): return "This note comes from circulate, the mailing system of \(community), to its coordinator."
+        case (.joinConfirmation, _):
+            return "You receive this because this address was entered on the join page of \(community); it is the only message we send unless you confirm."
         case (.invitation, nil), (.reminder, nil), (.sessionChanged, nil), (.sessionCancelled, nil):
             return "You receive this because you were invited to a session of \(community); \(personal)"
         case (.thankYou, nil): return "You receive this because you came to a session of \(community); \(personal)"

@@ -34,9 +34,11 @@ public struct Mailing: Sendable, Equatable, Codable {
         case noShow = "no-show"
         /// After a thank-you that went without the session's notes: the notes, once, to those it reached.
         case sessionNotes = "session-notes"
+        /// To someone who filled in the join page: the link that confirms (or word that they are on the list already).
+        case joinConfirmation = "join-confirmation"
 
         /// Mail to the operator or coordinator rather than to members: no consent check, no unsubscribe footer.
-        public static let operational: Set<Kind> = [.test, .coordinatorNotice]
+        public static let operational: Set<Kind> = [.test, .coordinatorNotice, .joinConfirmation]
 
         /// See `operational`.
         public var isOperational: Bool { Self.operational.contains(self) }

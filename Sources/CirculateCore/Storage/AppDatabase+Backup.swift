@@ -133,6 +133,8 @@ extension AppDatabase {
                                          erasedBy: "circulate restore (erasure journal)", now: entry.erasedAt)
                     people += 1
                 }
+                // A sign-up the backup still holds for an address erased since (a member or not).
+                _ = try Self.forgetSignUps(db, hashes: entry.hashes)
                 for hash in entry.hashes {
                     try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
                                    arguments: [hash, entry.erasedAt])

@@ -55,6 +55,7 @@ extension AppDatabase {
         }
         try db.execute(sql: "DELETE FROM member WHERE id = ?", arguments: [id])
         removed += db.changesCount
+        removed += try forgetSignUps(db, hashes: hashes)
         for hash in hashes {
             try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
                            arguments: [hash, now])
@@ -62,6 +63,19 @@ extension AppDatabase {
         try db.execute(sql: "INSERT OR IGNORE INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
                        arguments: [reference, now, erasedBy, removed])
         return (removed, queue.inFlight)
+    }
+
+    /// The join page's records of an address, found by its keyed hash (the form the erasure journal keeps too): its
+    /// pending sign-ups and the rate records counting it.
+    static func forgetSignUps(_ db: Database, hashes: [String]) throws -> Int {
+        var removed = 0
+        for hash in hashes {
+            try db.execute(sql: "DELETE FROM pending_signup WHERE address_hash = ?", arguments: [hash])
+            removed += db.changesCount
+            try db.execute(sql: "DELETE FROM web_rate WHERE subject_hash = ?", arguments: [hash])
+            removed += db.changesCount
+        }
+        return removed
     }
 
     /// After an erasure whose log could not be cleared: the daemon finishes the job at its next quiet moment.
@@ -112,9 +126,26 @@ extension AppDatabase {
     public func export(_ address: EmailAddress, key: InstanceKey?, controller: String, now: Date) throws -> SubjectAccessExport {
         var export = SubjectAccessExport(controller: controller, generatedAt: now, subject: address.description,
                                          status: "not-held", person: nil, consentHistory: [], notes: [])
+        if let key {
+            let hash = key.suppressionHash(for: address)
+            try read { db in
+                export.signUps = try Row.fetchAll(db, sql: "SELECT * FROM pending_signup WHERE address_hash = ? ORDER BY id", arguments: [hash]).map {
+                    SubjectAccessExport.SignUpEntry(
+                        name: $0["name"], organisation: $0["organisation"],
+                        streams: StreamPreferences(monthlyUpdate: $0["monthly_update"], sessionInvitations: $0["session_invitations"],
+                                                   reports: $0["reports"]).enabled.map(\.rawValue),
+                        wordingVersion: $0["wording_version"], requestedAt: $0["requested_at"], expiresAt: $0["expires_at"])
+                }
+                export.rateRecords = try Int.fetchOne(db, sql: "SELECT count(*) FROM web_rate WHERE subject_hash = ?", arguments: [hash]) ?? 0
+            }
+        }
+        let joinPage = "A sign-up on the join page that was not confirmed is kept until it is, or for 7 days; the join page's rate "
+            + "limits keep a keyed hash of the address (never the address) with the time of each request, for a day."
         switch try lookup(address, key: key) {
         case .unknown:
-            throw MemberError.unknown(address: address.description)
+            guard !export.signUps.isEmpty || export.rateRecords > 0 else { throw MemberError.unknown(address: address.description) }
+            export.notes = ["This person is not on the list. " + joinPage]
+            return export
         case .erased(let erasedAt):
             export.status = MemberStatus.erasedSuppressed.rawValue
             export.notes = ["This address was erased on request on \(MemberError.day(erasedAt)). Nothing about the person is "
@@ -129,7 +160,8 @@ extension AppDatabase {
                                   updatedAt: m.updatedAt, statusChangedAt: m.statusChangedAt)
             export.consentHistory = profile.consent.map {
                 .init(action: $0.action.rawValue, stream: $0.stream?.rawValue ?? "all", lawfulBasis: $0.lawfulBasis?.rawValue,
-                      source: $0.source, wordingVersion: $0.wordingVersion, recordedBy: $0.recordedBy, occurredAt: $0.occurredAt)
+                      source: $0.source, wordingVersion: $0.wordingVersion, wordingHash: $0.wordingHash, recordedBy: $0.recordedBy,
+                      occurredAt: $0.occurredAt)
             }
             if let id = m.id {
                 export.person?.bouncesInARow = try read { db in
@@ -194,7 +226,7 @@ extension AppDatabase {
                             + "the messages queued for or sent to them, test messages included (kind, subject, address, "
                             + "state, why one failed, and the mail server's reply; the text of each message is the mailing's, not "
                             + "stored per person), and what was done with messages from the list's mailbox that concerned them "
-                            + "(bounce reports, unsubscribe emails; their content is not kept)."]
+                            + "(bounce reports, unsubscribe emails; their content is not kept). " + joinPage]
         }
         return export
     }

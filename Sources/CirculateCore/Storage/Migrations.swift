@@ -495,6 +495,80 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v11: pending sign-ups, the join page's rate records, the confirmation kind") { db in
+            try db.execute(sql: """
+                -- Someone who filled in the join page and has not confirmed yet: nobody is on the list until they do.
+                -- Deleted when confirmed, after 7 days (expires_at), or when the address is erased (address_hash).
+                CREATE TABLE pending_signup (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL CHECK (length(email) BETWEEN 3 AND 320),
+                    email_key TEXT NOT NULL,
+                    -- The keyed hash an erasure leaves (InstanceKey.suppressionHash), so an erasure finds the row.
+                    address_hash TEXT NOT NULL CHECK (length(address_hash) = 64),
+                    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                    organisation TEXT CHECK (organisation IS NULL OR length(organisation) BETWEEN 1 AND 200),
+                    monthly_update INTEGER NOT NULL CHECK (monthly_update IN (0, 1)),
+                    session_invitations INTEGER NOT NULL CHECK (session_invitations IN (0, 1)),
+                    reports INTEGER NOT NULL CHECK (reports IN (0, 1)),
+                    wording_version TEXT NOT NULL CHECK (wording_version <> ''),
+                    wording_hash TEXT NOT NULL CHECK (length(wording_hash) = 64),
+                    requested_at DATETIME NOT NULL,
+                    expires_at DATETIME NOT NULL,
+                    CHECK (monthly_update + session_invitations + reports > 0)
+                );
+                CREATE INDEX pending_signup_by_address ON pending_signup(address_hash);
+                CREATE INDEX pending_signup_by_expiry ON pending_signup(expires_at);
+
+                -- What the join page's rate limits count: a keyed hash of an address or a client's IP address, never
+                -- the thing itself; entries older than a day go.
+                CREATE TABLE web_rate (
+                    id INTEGER PRIMARY KEY,
+                    subject_hash TEXT NOT NULL CHECK (length(subject_hash) = 64),
+                    action TEXT NOT NULL CHECK (action IN ('form-address', 'form-client', 'mail-address', 'mail-client')),
+                    at DATETIME NOT NULL
+                );
+                CREATE INDEX web_rate_by_subject ON web_rate(subject_hash, action, at);
+                CREATE INDEX web_rate_by_time ON web_rate(at);
+
+                -- Which text a consent given on the join page was given to (SHA-256 of the wording file).
+                ALTER TABLE consent_event ADD COLUMN wording_hash TEXT CHECK (wording_hash IS NULL OR length(wording_hash) = 64);
+
+                -- The mailing table again, for the 'join-confirmation' kind (as in v7: a CHECK cannot change in place).
+                CREATE TABLE new_mailing (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('announcement', 'test', 'update', 'thank-you', 'missed-you',
+                        'session-changed', 'session-cancelled', 'report', 'report-follow-up', 'report-notice',
+                        'coordinator-notice', 'invitation', 'reminder', 'no-show', 'session-notes', 'join-confirmation')),
+                    stream TEXT CHECK (stream IN ('monthly-update', 'session-invitations', 'reports')),
+                    audience TEXT NOT NULL,
+                    subject TEXT NOT NULL CHECK (subject <> ''),
+                    body_markdown TEXT NOT NULL,
+                    send_after DATETIME NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('scheduled', 'sending', 'held', 'done', 'cancelled')),
+                    held_reason TEXT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    created_by TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    updated_at DATETIME NOT NULL,
+                    session_id INTEGER REFERENCES session(id),
+                    invitation_session_id INTEGER REFERENCES session(id),
+                    report_id INTEGER REFERENCES report(id) ON DELETE CASCADE,
+                    request_key TEXT
+                );
+                INSERT INTO new_mailing (id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason,
+                                         idempotency_key, created_by, created_at, updated_at, session_id, invitation_session_id,
+                                         report_id, request_key)
+                SELECT id, kind, stream, audience, subject, body_markdown, send_after, state, held_reason, idempotency_key,
+                       created_by, created_at, updated_at, session_id, invitation_session_id, report_id, request_key FROM mailing;
+                DROP TABLE mailing;
+                ALTER TABLE new_mailing RENAME TO mailing;
+                CREATE INDEX mailing_by_state ON mailing(state, send_after);
+                CREATE INDEX mailing_by_invitation ON mailing(invitation_session_id) WHERE invitation_session_id IS NOT NULL;
+                CREATE INDEX mailing_by_report ON mailing(report_id) WHERE report_id IS NOT NULL;
+                CREATE INDEX mailing_by_request ON mailing(request_key) WHERE request_key IS NOT NULL;
+                CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -48,6 +48,8 @@ public final class WorkflowScheduler: Sendable {
         }
         report.reminders = try database.write { db in try SessionReminders(context: context).queueDue(db, now: now) }
         report.reportFollowUps = try database.write { db in try ReportFollowUps(context: context).queueDue(db, now: now) }
+        // Unconfirmed sign-ups go after 7 days even when nobody visits the join page.
+        try database.forgetExpiredSignUps(now: now)
         for (what, r) in report.all where r.added > 0 {
             logger.info("queued \(what)", metadata: ["mailing": "\(r.mailing.id ?? 0)", "kind": "\(r.mailing.kind.rawValue)",
                                                    "recipients": "\(r.added)"])

@@ -114,6 +114,8 @@ extension Circulate {
                                  now: now, reportID: r.id)
             case .coordinatorNotice:
                 throw ValidationError("Notices to the coordinator cannot be previewed.")
+            case .joinConfirmation:
+                throw ValidationError("Join confirmations are written by the join page; they cannot be previewed.")
             }
             try target.show(mailing, context: context, database: db)
         }

@@ -108,7 +108,7 @@ struct DaemonSetup {
             let site = WebSite(database: database, configuration: config,
                                key: try InstanceSetup.requireKey(config, environment: context.environment),
                                pages: try WebPages(directory: config.templates.directory), metrics: metrics, health: health,
-                               clock: context.clock, logger: logger)
+                               clock: context.clock, logger: logger, queued: { engine.wake() })
             web = site.services()
             logger.info("web pages on \(listen)\(site.publicPath); health and metrics on \(config.web.metricsListen)")
         } else {

@@ -9,6 +9,7 @@ struct MemberJSON: Encodable {
         var lawfulBasis: String?
         var source: String
         var wordingVersion: String?
+        var wordingHash: String?
         var recordedBy: String
         var occurredAt: Date
     }
@@ -42,7 +43,8 @@ struct MemberJSON: Encodable {
         statusChangedAt = member.statusChangedAt
         consentHistory = consent?.map {
             ConsentJSON(action: $0.action.rawValue, stream: $0.stream?.rawValue ?? "all", lawfulBasis: $0.lawfulBasis?.rawValue,
-                        source: $0.source, wordingVersion: $0.wordingVersion, recordedBy: $0.recordedBy, occurredAt: $0.occurredAt)
+                        source: $0.source, wordingVersion: $0.wordingVersion, wordingHash: $0.wordingHash, recordedBy: $0.recordedBy,
+                        occurredAt: $0.occurredAt)
         }
     }
 

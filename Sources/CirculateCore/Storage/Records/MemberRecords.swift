@@ -128,6 +128,7 @@ extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
         lawfulBasis = try row.decode(forColumn: "lawful_basis")
         source = row["source"]
         wordingVersion = row["wording_version"]
+        wordingHash = row["wording_hash"]
         recordedBy = row["recorded_by"]
         occurredAt = row["occurred_at"]
     }
@@ -141,6 +142,7 @@ extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
         container["lawful_basis"] = lawfulBasis
         container["source"] = source
         container["wording_version"] = wordingVersion
+        container["wording_hash"] = wordingHash
         container["recorded_by"] = recordedBy
         container["occurred_at"] = occurredAt
     }
