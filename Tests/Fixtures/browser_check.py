@@ -12,6 +12,7 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 url, database, email, shots = sys.argv[1:5]
 steps = []
@@ -25,6 +26,15 @@ def fail(message):
 def check(condition, message):
     if not condition:
         fail(message)
+
+
+def shows(driver, text, seconds=15):
+    """Whether the page shows `text` within `seconds`: a click on a form's button returns before the next page loads."""
+    try:
+        WebDriverWait(driver, seconds).until(lambda d: text.lower() in d.page_source.lower())
+        return True
+    except Exception:
+        return False
 
 
 def member():
@@ -74,7 +84,7 @@ try:
 
     # 2. The button: the monthly update stops, recorded once.
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    check("you will no longer receive the monthly update" in driver.page_source, "no confirmation after the button")
+    check(shows(driver, "you will no longer receive the monthly update"), "no confirmation after the button")
     after = member()
     check(after["streams"] == [False, True, True], f"the stream did not stop: {after}")
     check(after["events"][-1] == ("withdrawn", "monthly-update", "one-click unsubscribe"), f"not recorded: {after}")
@@ -83,13 +93,15 @@ try:
 
     # 3. The preference page, from the link on that page: the stream left is unticked, the others ticked.
     driver.find_element(By.LINK_TEXT, "your choices").click()
+    check(shows(driver, "What you receive from"), "the preference page did not open")
     page_is_accessible(driver, "preference page")
     ticked = {box.get_attribute("value"): box.is_selected() for box in driver.find_elements(By.NAME, "stream")}
     check(ticked == {"monthly-update": False, "session-invitations": True, "reports": True}, f"boxes: {ticked}")
     check(member() == after, "opening the preference page changed the database")
     driver.find_element(By.ID, "stream-reports").click()
     driver.find_element(By.CSS_SELECTOR, "button[name=save]").click()
-    check("Saved: you now receive invitations to sessions." in driver.page_source, "no confirmation after saving")
+    check(shows(driver, "Saved: you now receive invitations to sessions."),
+          f"no confirmation after saving: {driver.find_element(By.TAG_NAME, 'body').text}")
     saved = member()
     check(saved["streams"] == [False, True, False], f"reports did not stop: {saved}")
     steps.append("cleared reports on the preference page: saved")
@@ -97,11 +109,12 @@ try:
 
     # 4. Asking to be erased: a request for the coordinator, and no more mail meanwhile.
     driver.find_element(By.LINK_TEXT, "Back to your choices").click()
+    check(shows(driver, "Please erase my data"), "back on the preference page")
     driver.find_element(By.ID, "erase").click()
     buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, "button[name=save]") if b.text == "Send my request"]
     check(buttons, "no button to send the erasure request")
     buttons[0].click()
-    check("Your request to erase your data is recorded" in driver.page_source, "no confirmation of the request")
+    check(shows(driver, "Your request to erase your data is recorded"), "no confirmation of the request")
     final = member()
     check(final["requests"] == ["erasure"] and final["status"] == "unsubscribed", f"request not recorded: {final}")
     steps.append("asked to be erased: request recorded, all mail stopped")
