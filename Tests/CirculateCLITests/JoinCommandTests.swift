@@ -141,4 +141,38 @@ struct JoinCommandTests {
         // The records counting the client (a keyed hash of 127.0.0.1, not of anything the person gave) stay their day.
         #expect(tables.contains("(0, 0)"), "\(tables)")
     }
+
+    @Test("someone who only signed up (not confirmed) and asks to be erased is erased: the sign-up goes, and a later join sends them nothing")
+    func erasurePendingOnly() throws {
+        let cli = try CLI()
+        let port = try WebCommandTests.freePort(), operatorPort = try WebCommandTests.freePort()
+        let address = "tomas.reyes@example.org"
+        #expect(try cli.run("init").status == 0)
+        _ = try cli.write("consent.txt", Self.wording)
+        _ = try cli.write("circulate.toml", Self.config(port: port, operatorPort: operatorPort, wordingFile: cli.path("consent.txt")))
+        cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
+        var daemon = try WebCommandTests.daemon(cli, log: "serve.log")
+        #expect(try Self.submit("http://127.0.0.1:\(port)/circulate/join", email: address, name: "Tomás Reyes").status == 200)
+        #expect(cli.waitFor(15) { WebCommandTests.outbox(cli).count == 1 })
+        WebCommandTests.stop(daemon)
+
+        let erased = try cli.run("erase", address)
+        #expect(erased.status == 0, "\(erased.stderr)")
+        let again = try cli.run("erase", address)
+        #expect(again.status != 0 || again.stdout.contains("already"), "a second erase changes nothing: \(again.stdout) \(again.stderr)")
+        for path in ErasureEverywhereTests.files(cli) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            for form in ["tomas.reyes@example.org", "Tomás Reyes"] {
+                #expect(bytes.range(of: Data(form.utf8)) == nil, "\(form) is still in \(path)")
+            }
+        }
+        #expect(try cli.run("export", address).object()["status"] as? String == "erased-suppressed")
+
+        // Joining again later: the same neutral answer, and no mail (they must ask the coordinator).
+        daemon = try WebCommandTests.daemon(cli, log: "serve2.log")
+        defer { WebCommandTests.stop(daemon) }
+        #expect(try Self.submit("http://127.0.0.1:\(port)/circulate/join", email: address, name: "Tomás Reyes").status == 200)
+        Thread.sleep(forTimeInterval: 2)
+        #expect(WebCommandTests.outbox(cli).isEmpty, "an erased address gets no mail")
+    }
 }

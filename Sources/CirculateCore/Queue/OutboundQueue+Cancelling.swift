@@ -124,6 +124,30 @@ extension OutboundQueue {
         return (deleted, inFlight)
     }
 
+    /// The messages sent to an address that was never a member's (a join page confirmation, a test message), for an
+    /// erasure of that address: deleted, or emptied while a daemon worker holds one, as `forget` does.
+    static func forgetUnlinked(_ db: Database, address: EmailAddress, now: Date) throws -> (deleted: Int, inFlight: [Int64]) {
+        var ids: [Int64] = []
+        var sending: [Int64] = []
+        var mailings: Set<Int64> = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, recipient, state, mailing_id FROM delivery WHERE member_id IS NULL AND recipient <> ''") {
+            guard let recipient = try? EmailAddress(row["recipient"] as String), recipient.key == address.key else { continue }
+            if row["state"] == Delivery.State.sending.rawValue { sending.append(row["id"]) } else { ids.append(row["id"]) }
+            mailings.insert(row["mailing_id"])
+        }
+        if !sending.isEmpty {
+            try db.execute(sql: """
+                UPDATE delivery SET recipient = '', reply = NULL, cancel_requested = ?, updated_at = ?
+                WHERE id IN (\(sending.map(String.init).joined(separator: ",")))
+                """, arguments: [erased, now])
+        }
+        if !ids.isEmpty {
+            try db.execute(sql: "DELETE FROM delivery WHERE id IN (\(ids.map(String.init).joined(separator: ",")))")
+        }
+        _ = try finishEmptied(db, Array(mailings), now: now)
+        return (ids.count, sending)
+    }
+
     /// Moves a person's messages to the record they are merged into (two records that turned out to be one person);
     /// a mailing both were on keeps the kept record's message, and the other is deleted with the merged record.
     static func reassign(_ db: Database, member merged: Int64, to kept: Int64) throws {

@@ -13,15 +13,34 @@ extension AppDatabase {
     public func erase(_ address: EmailAddress, key: InstanceKey, erasedBy: String, journal: ErasureJournal? = nil,
                       now: Date) throws -> ErasureReceipt {
         let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
+        let hashes = [key.suppressionHash(for: address)]
         if let journal {
-            // Only for someone there is to erase: an unknown or already erased address changes nothing.
-            _ = try fetch { db in try Self.existingMember(db, address, key: key) }
+            // Only for someone there is to erase: an unknown or already erased address changes nothing. Someone who
+            // only signed up on the join page (not confirmed yet) is someone to erase too.
+            _ = try fetch { db -> Member? in
+                if try Self.pendingSignUpOnly(db, address, key: key, hashes: hashes) { return nil }
+                return try Self.existingMember(db, address, key: key)
+            }
             try journal.append(ErasureJournal.Entry(reference: reference, erasedAt: now, hashes: key.suppressionHashes(for: address)))
         }
         var receipt = try write { db -> ErasureReceipt in
+            if try Self.pendingSignUpOnly(db, address, key: key, hashes: hashes) {
+                let queue = try OutboundQueue.forgetUnlinked(db, address: address, now: now)
+                let removed = try Self.forgetSignUps(db, hashes: hashes) + queue.deleted + queue.inFlight.count
+                for hash in hashes {
+                    try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
+                                   arguments: [hash, now])
+                }
+                try db.execute(sql: "INSERT OR IGNORE INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
+                               arguments: [reference, now, erasedBy, removed])
+                var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: removed, logCleared: false)
+                receipt.withdrawal.inFlight = queue.inFlight
+                receipt.withdrawal.erased = true
+                return receipt
+            }
             let member = try Self.existingMember(db, address, key: key)
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
-            let erased = try Self.eraseRecords(db, member: id, address: address, hashes: [key.suppressionHash(for: address)],
+            let erased = try Self.eraseRecords(db, member: id, address: address, hashes: hashes,
                                                reference: reference, erasedBy: erasedBy, now: now)
             var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: erased.removed, logCleared: false)
             receipt.withdrawal.inFlight = erased.inFlight
@@ -63,6 +82,15 @@ extension AppDatabase {
         try db.execute(sql: "INSERT OR IGNORE INTO erasure (reference, erased_at, erased_by, rows_removed) VALUES (?, ?, ?, ?)",
                        arguments: [reference, now, erasedBy, removed])
         return (removed, queue.inFlight)
+    }
+
+    /// Whether the address is not on the list (nor erased) but has a sign-up on the join page waiting for confirmation.
+    static func pendingSignUpOnly(_ db: Database, _ address: EmailAddress, key: InstanceKey, hashes: [String]) throws -> Bool {
+        guard try member(db, key: address.key) == nil, try erasedAt(db, address: address, key: key) == nil else { return false }
+        for hash in hashes where try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pending_signup WHERE address_hash = ?)", arguments: [hash]) == true {
+            return true
+        }
+        return false
     }
 
     /// The join page's records of an address, found by its keyed hash (the form the erasure journal keeps too): its
