@@ -21,10 +21,7 @@ struct WebBrowserTests {
         defer { WebCommandTests.stop(daemon) }
         #expect(try cli.run("send", "--subject", "November update", "--body", cli.path("body.md"), "--stream", "monthly-update").status == 0)
         #expect(cli.waitFor(15) { WebCommandTests.outbox(cli).count == 1 }, "\(cli.log())")
-        let file = try #require(WebCommandTests.outbox(cli).first)
-        let header = try #require(try WebCommandTests.headers(file)["List-Unsubscribe"])
-        let https = try #require(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("<https://") })
-        let link = "http://127.0.0.1:\(port)" + String(https.dropFirst("<https://lists.example.org".count).dropLast())
+        let link = try WebCommandTests.oneClickLink(try #require(WebCommandTests.outbox(cli).first), port: port)
 
         try FileManager.default.createDirectory(atPath: cli.path("screens"), withIntermediateDirectories: true)
         let (status, steps, errors) = try Self.browser("browser_check.py", [link, cli.path("var/circulate.sqlite"), "rosa.diaz@example.org", cli.path("screens")])

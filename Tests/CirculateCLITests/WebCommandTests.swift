@@ -94,14 +94,11 @@ struct WebCommandTests {
         _ = try cli.write("body.md", "Our next session is on **9 December**.\n")
         _ = try cli.write("circulate.toml", Self.config(web: (port, operatorPort)))
         cli.environment["CIRCULATE_CONFIG"] = cli.path("circulate.toml")
-        let daemon = try Self.daemon(cli, log: "serve.log")
+        var daemon = try Self.daemon(cli, log: "serve.log")
         defer { Self.stop(daemon) }
         #expect(try cli.run("send", "--subject", "November update", "--body", cli.path("body.md"), "--stream", "monthly-update").status == 0)
         #expect(cli.waitFor(15) { Self.outbox(cli).count == 1 }, "\(cli.log())")
-        let file = try #require(Self.outbox(cli).first)
-        let header = try #require(try Self.headers(file)["List-Unsubscribe"])
-        let https = try #require(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("<https://") })
-        let unsubscribe = "http://127.0.0.1:\(port)" + String(https.dropFirst("<https://lists.example.org".count).dropLast())
+        let unsubscribe = try Self.oneClickLink(try #require(Self.outbox(cli).first), port: port)
 
         // From the unsubscribe page to the preference page, as a person would click.
         let page = try Self.http("GET", unsubscribe).body
@@ -120,6 +117,13 @@ struct WebCommandTests {
         #expect(requests.first?["command"] as? String == "circulate erase ana.lima@example.org")
         #expect(try cli.run("requests").stdout.contains("circulate erase ana.lima@example.org"))
         #expect(try Self.streams(cli, "ana.lima@example.org").isEmpty, "no more mail while the request waits")
+
+        // The daemon restarted, the same form posted again (a reload): still one request.
+        Self.stop(daemon)
+        daemon = try Self.daemon(cli, log: "serve2.log")
+        let again = try Self.http("POST", preferences, form: "form=\(guardValue)&erase=yes&save=1")
+        #expect(again.status == 200, "\(again)")
+        #expect((try cli.run("requests", "--json").json() as? [[String: Any]] ?? []).count == 1)
 
         let erased = try cli.run("erase", "ana.lima@example.org")
         #expect(erased.status == 0, "\(erased.stderr)")
@@ -231,6 +235,13 @@ struct WebCommandTests {
     /// The streams `member show --json` lists for a person.
     static func streams(_ cli: CLI, _ address: String) throws -> [String] {
         try cli.run("member", "show", address, "--json").object()["streams"] as? [String] ?? []
+    }
+
+    /// A message's https List-Unsubscribe link, on the daemon's own listener (the proxy passes the path unchanged).
+    static func oneClickLink(_ file: String, port: Int) throws -> String {
+        let header = try #require(try headers(file)["List-Unsubscribe"])
+        let https = try #require(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("<https://") })
+        return "http://127.0.0.1:\(port)" + String(https.dropFirst("<https://lists.example.org".count).dropLast())
     }
 
     /// A TCP port nothing listens on now.

@@ -9,34 +9,11 @@ import json
 import sqlite3
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+from browser_common import accessible, browser, check, fail, shows, steps
 
 url, database, email, shots = sys.argv[1:5]
-steps = []
-
-
-def fail(message):
-    print(f"browser check failed after {steps}: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
-
-def shows(driver, text, seconds=15):
-    """Whether the page shows `text` within `seconds`: a click on a form's button returns before the next page loads."""
-    try:
-        WebDriverWait(driver, seconds).until(lambda d: text.lower() in d.page_source.lower())
-        return True
-    except Exception:
-        return False
-
-
 def member():
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
@@ -52,30 +29,14 @@ def member():
         db.close()
 
 
-def page_is_accessible(driver, name):
-    """What every page must have: a language, one main heading, a label for every visible control."""
-    html = driver.find_element(By.TAG_NAME, "html")
-    check(html.get_attribute("lang"), f"{name}: the page has no lang attribute")
-    check(len(driver.find_elements(By.TAG_NAME, "h1")) == 1, f"{name}: the page needs exactly one h1")
-    for control in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden])"):
-        ident = control.get_attribute("id")
-        check(ident and driver.find_elements(By.CSS_SELECTOR, f"label[for='{ident}']"),
-              f"{name}: the control {control.get_attribute('name')} has no label")
-    check(not driver.find_elements(By.TAG_NAME, "script"), f"{name}: the page carries a script")
-
-
-options = Options()
-for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"]:
-    options.add_argument(argument)  # a phone-sized window
-options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-driver = webdriver.Chrome(options=options)
+driver = browser()
 try:
     before = member()
     check(before["status"] == "active" and before["streams"] == [True, True, True], f"unexpected start: {before}")
 
     # 1. The link from the message: a page with a button; opening it changes nothing (mail scanners open links).
     driver.get(url)
-    page_is_accessible(driver, "unsubscribe page")
+    accessible(driver, "unsubscribe page")
     check("Nothing changes until you do" in driver.page_source, "the unsubscribe page does not explain itself")
     driver.refresh()
     check(member() == before, f"opening the link changed the database: {member()}")
@@ -94,7 +55,7 @@ try:
     # 3. The preference page, from the link on that page: the stream left is unticked, the others ticked.
     driver.find_element(By.LINK_TEXT, "your choices").click()
     check(shows(driver, "What you receive from"), "the preference page did not open")
-    page_is_accessible(driver, "preference page")
+    accessible(driver, "preference page")
     ticked = {box.get_attribute("value"): box.is_selected() for box in driver.find_elements(By.NAME, "stream")}
     check(ticked == {"monthly-update": False, "session-invitations": True, "reports": True}, f"boxes: {ticked}")
     check(member() == after, "opening the preference page changed the database")

@@ -15,34 +15,11 @@ import sqlite3
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+from browser_common import accessible, browser, check, fail, shows, steps
 
 join_url, database, address, shots, spool, port = sys.argv[1:7]
-steps = []
-
-
-def fail(message):
-    print(f"browser join failed after {steps}: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
-
-def shows(driver, text, seconds=15):
-    """Whether the page shows `text` within `seconds`: a click on a form's button returns before the next page loads."""
-    try:
-        WebDriverWait(driver, seconds).until(lambda d: text.lower() in d.page_source.lower())
-        return True
-    except Exception:
-        return False
-
-
 def state():
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
@@ -54,16 +31,6 @@ def state():
         return {"member": member[1:] if member else None, "events": events, "pending": pending}
     finally:
         db.close()
-
-
-def accessible(driver, name):
-    check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), f"{name}: no lang attribute")
-    check(len(driver.find_elements(By.TAG_NAME, "h1")) == 1, f"{name}: the page needs exactly one h1")
-    for control in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden])"):
-        ident = control.get_attribute("id")
-        check(ident and driver.find_elements(By.CSS_SELECTOR, f"label[for='{ident}']"),
-              f"{name}: the control {control.get_attribute('name')} has no label")
-    check(not driver.find_elements(By.TAG_NAME, "script"), f"{name}: the page carries a script")
 
 
 def confirmation_link():
@@ -81,11 +48,7 @@ def confirmation_link():
     fail("the test SMTP server received no confirmation message within 20 s")
 
 
-options = Options()
-for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=390,844"]:
-    options.add_argument(argument)
-options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-driver = webdriver.Chrome(options=options)
+driver = browser()
 try:
     start = state()
     check(start["member"] is None and start["pending"] == 0, f"unexpected start: {start}")
