@@ -24,8 +24,10 @@ public final class DovecotServer: @unchecked Sendable {
     /// Where Debian installs the delivery agent (not on PATH).
     public static let lda = "/usr/lib/dovecot/dovecot-lda"
 
-    /// Starts a server; `capabilities` replaces the advertised capability list (e.g. to leave MOVE out).
-    public init(capabilities: String? = nil) throws {
+    /// Starts a server; `capabilities` replaces the advertised capability list (e.g. to leave MOVE out);
+    /// `mechanisms` the SASL mechanisms offered (with "xoauth2", the bearer token is checked like a password, against
+    /// the passwd file, which is how a test stands in for Microsoft 365's token check).
+    public init(capabilities: String? = nil, mechanisms: String = "plain login") throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/dovecot") else {
             throw DovecotError("Dovecot is not installed; `scripts/deps test` installs dovecot-imapd")
         }
@@ -39,7 +41,7 @@ public final class DovecotServer: @unchecked Sendable {
         try Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                                           "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
                                           "-keyout", "\(folder)/key.pem", "-out", caFile])
-        try "\(username):{PLAIN}\(password)::::::\n".write(toFile: "\(folder)/passwd", atomically: true, encoding: .utf8)
+        try Self.writePasswd("\(folder)/passwd", username: username, secret: password)
         imapPort = try Self.freePort()
         imapsPort = try Self.freePort()
         configFile = "\(folder)/dovecot.conf"
@@ -53,7 +55,7 @@ public final class DovecotServer: @unchecked Sendable {
             ssl = yes
             ssl_cert = <\(folder)/cert.pem
             ssl_key = <\(folder)/key.pem
-            auth_mechanisms = plain login
+            auth_mechanisms = \(mechanisms)
             lda_mailbox_autocreate = yes
             \(capabilities.map { "imap_capability = \($0)" } ?? "")
             passdb {
@@ -103,6 +105,18 @@ public final class DovecotServer: @unchecked Sendable {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Replaces the user's password (or, with XOAUTH2, the one token the server accepts): Dovecot reads the passwd
+    /// file again when it changes, as a token service would start refusing a token that expired.
+    public func accept(secret: String) throws {
+        try Self.writePasswd("\(folder)/passwd", username: username, secret: secret)
+        // Dovecot looks at the file at most once a second: the next login must come in a later second.
+        Thread.sleep(forTimeInterval: 1.1)
+    }
+
+    private static func writePasswd(_ path: String, username: String, secret: String) throws {
+        try "\(username):{PLAIN}\(secret)::::::\n".write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Delivers a message into a folder of the mailbox (INBOX unless named) with dovecot-lda, as a mail server would.

@@ -198,7 +198,12 @@ final class IMAPClient {
         let verb = command.split(separator: " ").prefix(2).joined(separator: " ")
         let text: String = switch result.code {
         case CURLE_LOGIN_DENIED:
-            "the mailbox \(server) refused the login for \(settings.username) (\(result.errorText)); check inbox.username and the password or token"
+            switch settings.credential {
+            case .password:
+                "the mailbox \(server) refused the login for \(settings.username) (\(result.errorText)); check inbox.username and the password"
+            case .bearer:
+                "the mailbox \(server) refused the OAuth2 token for \(settings.username) (\(result.errorText)); check inbox.username, and that whatever refreshes the token has written a current one to inbox.oauth2_token_file"
+            }
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST:
             "cannot connect to the mailbox \(server) (\(result.errorText)); check inbox.url and that a firewall lets this machine reach it"
         case CURLE_PEER_FAILED_VERIFICATION:

@@ -11,8 +11,8 @@ private struct MailboxWorld {
     let inbox: InboxWorldBase
     let settings: CirculateCore.Configuration.Inbox
 
-    init(implicitTLS: Bool = true, capabilities: String? = nil) throws {
-        server = try DovecotServer(capabilities: capabilities)
+    init(implicitTLS: Bool = true, capabilities: String? = nil, mechanisms: String = "plain login") throws {
+        server = try DovecotServer(capabilities: capabilities, mechanisms: mechanisms)
         inbox = try InboxWorldBase()
         let url = implicitTLS ? "imaps://127.0.0.1:\(server.imapsPort)/INBOX" : "imap://127.0.0.1:\(server.imapPort)/INBOX"
         var settings = CirculateCore.Configuration.Inbox(url: try #require(URL(string: url)), username: server.username)
@@ -146,5 +146,40 @@ struct InboxPollerTests {
             Issue.record("a self-signed certificate was trusted")
         } catch { #expect("\(error)".contains("inbox.ca_file")) }
         #expect(!m.server.log.contains(m.server.password))
+    }
+
+    @Test("XOAUTH2 (Microsoft 365's only way in): the token file is read at each poll, so a refreshed token works without a restart and an expired one is refused with words naming the file")
+    func oauth2TokenReadAtEachPoll() throws {
+        // The server offers XOAUTH2 alone, as Microsoft 365 does, and accepts one token at a time.
+        let m = try MailboxWorld(mechanisms: "xoauth2")
+        try m.server.accept(secret: "first-access-token")
+        let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("imap-token-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        try "first-access-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        var settings = m.settings
+        settings.passwordEnv = nil
+        settings.oauth2TokenFile = tokenFile
+        let poller = m.poller(settings, password: "not-used")
+        let claim = m.inbox.sent[0]
+        try m.server.deliver(try InboundFixtures.text("postfix-bounce.eml", messageID: claim.messageID, recipient: claim.recipient))
+        #expect(try poller.poll().handled == 1)
+        #expect(m.server.log.contains("method=XOAUTH2"))
+
+        // The token expires (the server takes only a new one) before the refresher has run: the poll is refused,
+        // and the words say where the token is read from.
+        try m.server.accept(secret: "second-access-token-after-refresh")
+        do {
+            _ = try poller.poll()
+            Issue.record("an expired token was accepted")
+        } catch {
+            #expect("\(error)".contains("inbox.oauth2_token_file"))
+            #expect(!"\(error)".contains("first-access-token"))
+        }
+        // The refresher writes the new token: the same poller, with no restart, gets in at its next poll.
+        try "second-access-token-after-refresh\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try m.server.deliver(try InboundFixtures.text("postfix-bounce.eml", messageID: m.inbox.sent[1].messageID, recipient: m.inbox.sent[1].recipient))
+        #expect(try poller.poll().handled == 1)
+        #expect(try m.inbox.bounces(m.inbox.sent[1].recipient) == 1)
+        #expect(!m.server.log.contains("access-token"))
     }
 }
