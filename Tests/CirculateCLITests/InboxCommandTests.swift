@@ -136,4 +136,49 @@ struct InboxCommandTests {
         #expect(try sql(cli, "SELECT count(*) FROM delivery WHERE state = 'failed' AND failure = 'bounce'") == "30")
         #expect(try sql(cli, "SELECT count(*), count(DISTINCT delivery_id) FROM inbound_message WHERE state = 'handled'") == "30|30")
     }
+
+    @Test("a mailbox outage that ends: circulate inbox says the daemon cannot get in and since when, the log says it once, and when the server is back the waiting report is handled once and the words clear")
+    func outageThatEnds() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let cli = try instance(relay, mailbox, members: ["kim@example.org"])
+        let before = try cli.run("inbox")
+        #expect(before.stdout.contains("has not read the mailbox yet"), "\(before.stdout)")
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        _ = try cli.send()
+        #expect(try cli.waitFor(30) { try cli.queueCounts()["sent"] == 1 }, "\(cli.countsText)")
+        #expect(cli.waitFor(10) { ((try? cli.run("inbox", "--json").object())?["last_read_at"] as? String) != nil })
+        #expect(try cli.run("inbox").stdout.contains("last read the mailbox at"))
+
+        mailbox.stop()
+        #expect(cli.waitFor(10) { (try? cli.run("inbox").stdout.contains("cannot read the mailbox since")) == true }, "\(cli.log())")
+        let during = try cli.run("inbox")
+        #expect(during.stdout.contains("cannot connect to the mailbox") && during.stdout.contains("nothing is lost"), "\(during.stdout)")
+        let json = try cli.run("inbox", "--json").object()
+        #expect(json["problem"] is String && json["problem_since"] is String)
+        // Several polls fail (one every half second); the log says so once, not once a poll.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(cli.log().components(separatedBy: "cannot read the mailbox").count - 1 == 1, "\(cli.log())")
+
+        // The server comes back with a bounce report waiting.
+        try mailbox.start()
+        let kim = try sent(relay, to: "kim@example.org")
+        try mailbox.deliver(try fixture("postfix-bounce.eml", messageID: kim.messageID, recipient: "kim@example.org"))
+        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") == 1 }, "\(cli.log())")
+        #expect(cli.waitFor(10) { (try? cli.run("inbox").stdout.contains("last read the mailbox at")) == true })
+        let after = try cli.run("inbox", "--json").object()
+        #expect(after["problem"] == nil && after["problem_since"] == nil, "\(after)")
+        #expect(cli.log().contains("the mailbox can be read again"))
+        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+
+        // A restart an hour later: still counted once, and the status is the new daemon's own.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        cli.environment["CIRCULATE_NOW"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3_600))
+        daemon = try cli.start("serve", log: "serve-2.log")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "1")
+    }
 }

@@ -19,7 +19,7 @@ public final class DovecotServer: @unchecked Sendable {
     public let maildir: String
     private let folder: String
     private let configFile: String
-    private let process: Process
+    private var process: Process
 
     /// Where Debian installs the delivery agent (not on PATH).
     public static let lda = "/usr/lib/dovecot/dovecot-lda"
@@ -82,14 +82,19 @@ public final class DovecotServer: @unchecked Sendable {
             }
 
             """.write(toFile: configFile, atomically: true, encoding: .utf8)
-        process = Process()
+        process = try Self.launch(configFile: configFile, folder: folder, port: imapPort)
+    }
+
+    /// Starts Dovecot on the config file and waits until it greets on `port`.
+    private static func launch(configFile: String, folder: String, port: Int) throws -> Process {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/dovecot")
         process.arguments = ["-F", "-c", configFile]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while !Self.greets(port: imapPort) {
+        while !Self.greets(port: port) {
             guard Date() < deadline, process.isRunning else {
                 let log = (try? String(contentsOfFile: "\(folder)/dovecot.log", encoding: .utf8)) ?? ""
                 process.terminate()
@@ -97,13 +102,30 @@ public final class DovecotServer: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
+        return process
     }
 
-    deinit {
+    /// Stops the server (an outage: connections are refused) until `start()`; the mailbox stays as it is.
+    public func stop() {
+        Self.stop(process)
+    }
+
+    /// Starts the server again on the same ports, with the same mailbox.
+    public func start() throws {
+        guard !process.isRunning else { return }
+        process = try Self.launch(configFile: configFile, folder: folder, port: imapPort)
+    }
+
+    private static func stop(_ process: Process) {
+        guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(6)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit {
+        Self.stop(process)
         try? FileManager.default.removeItem(atPath: folder)
     }
 

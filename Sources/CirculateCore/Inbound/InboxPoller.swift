@@ -60,6 +60,19 @@ public struct InboxPoller: Sendable {
         return report
     }
 
+    /// Notes, for `circulate inbox`, that a poll read the mailbox to the end, or why it could not. A database too
+    /// busy to take the note loses nothing but the note: the next poll writes it again.
+    public func note(_ outcome: Result<Report, any Error>) {
+        do {
+            switch outcome {
+            case .success: try processor.database.recordMailboxRead(at: clock())
+            case .failure(let error): try processor.database.recordMailboxProblem("\(error)", at: clock())
+            }
+        } catch {
+            logger.warning("inbox: could not note how the poll went", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Deletes handled messages that arrived more than `inbox.retention_days` ago: they name people, and what was
     /// done with them is on record. By arrival date (IMAP's internal date, which a move keeps), whole days in UTC.
     private func expire(client: IMAPClient) throws -> Int {

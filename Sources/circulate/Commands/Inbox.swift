@@ -30,6 +30,11 @@ extension Circulate {
         struct Output: Encodable {
             var configured: Bool
             var mailbox: String?
+            /// When the daemon last read the mailbox to the end.
+            var lastReadAt: Date?
+            /// Why the daemon's polls fail, and since when (both nil when the last poll worked).
+            var problem: String?
+            var problemSince: Date?
             var handled: [Line]
             var awaitingPerson: [Line]
         }
@@ -46,13 +51,26 @@ extension Circulate {
                 return Line(handledAt: r.handledAt, firstSeenAt: r.firstSeenAt, kind: r.kind, state: r.state.rawValue, action: r.action,
                             delivery: r.deliveryID, member: entry.memberAddress, attempts: r.attempts, folder: r.folder, uid: r.uid)
             }
+            let status = try context.database().mailboxStatus()
             let output = Output(configured: settings != nil, mailbox: settings.map { ConfigurationLoader.shownMailbox($0) },
+                                lastReadAt: status.lastReadAt, problem: status.problem, problemSince: status.problemSince,
                                 handled: listing.handled.map(line), awaitingPerson: listing.awaiting.map(line))
             if json { return try Terminal.printJSON(output) }
-            if settings == nil {
+            let zone = context.configuration.community.timeZone
+            if let settings {
+                let every = "every \(Int(settings.pollInterval)) s"
+                if let problem = status.problem {
+                    let since = status.problemSince.map { " since \(LocalTime.short($0, in: zone))" } ?? ""
+                    print("The daemon cannot read the mailbox\(since): \(problem)")
+                    print("It tries again \(every); the mailbox keeps every message meanwhile, so nothing is lost.")
+                } else if let last = status.lastReadAt {
+                    print("The daemon last read the mailbox at \(LocalTime.short(last, in: zone)) (it reads it \(every)).")
+                } else {
+                    print("The daemon has not read the mailbox yet; it reads it \(every) while `circulate serve` runs.")
+                }
+            } else {
                 print("The mailbox is not read: add an [inbox] section to the configuration (see README.md, \"Inbound mail\").")
             }
-            let zone = context.configuration.community.timeZone
             func rows(_ lines: [Line]) -> [[String]] {
                 lines.map { [LocalTime.short($0.handledAt, in: zone), $0.kind, $0.member ?? "", $0.delivery.map(String.init) ?? "", $0.action] }
             }

@@ -324,6 +324,7 @@ struct InboxService: Service, CustomStringConvertible {
         while !alarm.isStopped {
             do {
                 let report = try poller.poll()
+                poller.note(.success(report))
                 if lastProblem != nil { logger.notice("inbox: the mailbox can be read again") }
                 lastProblem = nil
                 if report.handled + report.forCoordinator + report.failed > 0 {
@@ -332,6 +333,7 @@ struct InboxService: Service, CustomStringConvertible {
                 }
             } catch {
                 let problem = "\(error)"
+                poller.note(.failure(error))
                 if problem != lastProblem { logger.error("inbox: cannot read the mailbox; trying again at the next poll", metadata: ["error": "\(problem)"]) }
                 lastProblem = problem
             }
