@@ -25,6 +25,9 @@ public struct WebSite: Sendable {
     static let maximumBody = 16 * 1024
     /// The scheduler looks at least once a minute; health turns bad when it has not for this long.
     static let schedulerSilenceLimit: TimeInterval = 300
+    /// A mailbox that cannot be read turns health bad after this long (a server restarting is not worth a page; an
+    /// expired token or a changed password is).
+    static let mailboxSilenceLimit: TimeInterval = 900
 
     /// A site over the daemon's database and key.
     public init(database: AppDatabase, configuration: Configuration, key: InstanceKey, pages: WebPages, metrics: WebMetrics,
@@ -158,6 +161,13 @@ public struct WebSite: Sendable {
             let pause = try await work.run { [database] in try database.relayPause() }
             if let pause, pause.until > now {
                 problems.append("the relay is paused until \(pause.until.formatted(.iso8601)): \(Redaction.maskingAddresses(in: pause.reason))")
+            }
+            if configuration.inbox != nil {
+                let mailbox = try await work.run { [database] in try database.mailboxStatus() }
+                if let since = mailbox.problemSince, now.timeIntervalSince(since) > Self.mailboxSilenceLimit {
+                    let problem = Redaction.maskingAddresses(in: mailbox.problem ?? "")
+                    problems.append("the mailbox cannot be read since \(since.formatted(.iso8601)): \(problem)")
+                }
             }
         } catch {
             problems.append("the database cannot be read: \(error)")

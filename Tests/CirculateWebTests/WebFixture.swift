@@ -20,7 +20,7 @@ final class WebFixture: @unchecked Sendable {
     static let wordingFile = "Version: 2026-03\n\nI agree that Riverside Practice Network keeps my name and address to send me what I ticked.\nI can leave at any time.\n"
 
     init(basePath: String = "/circulate", join: Bool = false, limits: SignUpLimits = SignUpLimits(), trustedProxies: [String] = [],
-         clock: (@Sendable () -> Date)? = nil) throws {
+         inbox: Bool = false, clock: (@Sendable () -> Date)? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("circulate-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         database = try AppDatabase.open(path: folder.appendingPathComponent("test.sqlite").path, create: true)
@@ -31,6 +31,9 @@ final class WebFixture: @unchecked Sendable {
         configuration.list.publicBaseURL = URL(string: "https://lists.example.org\(basePath)")
         configuration.web.listen = ListenAddress(host: "127.0.0.1", port: 0)
         configuration.web.trustedProxies = trustedProxies
+        if inbox, let url = URL(string: "imaps://mail.example.org/INBOX") {
+            configuration.inbox = CirculateCore.Configuration.Inbox(url: url, username: "riverside")
+        }
         if join {
             let wording = try ConsentWording(data: Data(Self.wordingFile.utf8), path: "consent.txt")
             configuration.consent.wording = wording
