@@ -38,7 +38,10 @@ struct InboxCommandTests {
     private static let fixtures = CLI.root.appendingPathComponent("Tests/Fixtures/inbound")
 
     private func fixture(_ name: String, messageID: String, recipient: String) throws -> String {
-        try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
+        // The report's own Message-ID, one per fixture and returned message (Tests/Fixtures/inbound/README.md).
+        let reportID = "\(name.split(separator: ".").first ?? "report")." + (messageID + "." + recipient).map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "." }
+        return try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
+            .replacingOccurrences(of: "{{REPORT_ID}}", with: reportID)
             .replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: recipient)
     }
 

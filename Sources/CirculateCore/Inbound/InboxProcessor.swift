@@ -37,12 +37,16 @@ public struct InboxProcessor: Sendable {
         let messageID = MIMEEntity.messageID(message.field("message-id"))
         let kind = InboundKind.of(message)
         return try database.write { db in
-            let existing = try AppDatabase.inboundRecord(db, at: place, messageID: messageID)
+            let existing = try AppDatabase.inboundRecord(db, at: place, messageID: messageID, kind: kind.name)
             if let existing, existing.state.isFinal {
                 if existing.place != place {
-                    // Found by Message-ID after a UIDVALIDITY change: remember the new place, act on nothing.
+                    // Found by Message-ID (a UIDVALIDITY change, a second copy, a message moved back): remember the
+                    // new place so the poller moves this copy where the first went, and act on nothing.
                     try db.execute(sql: "UPDATE inbound_message SET uid_validity = ?, uid = ? WHERE id = ?",
                                    arguments: [place.uidValidity, place.uid, existing.id])
+                    var moved = existing
+                    (moved.uidValidity, moved.uid) = (place.uidValidity, place.uid)
+                    return Result(record: moved, actedNow: false)
                 }
                 return Result(record: existing, actedNow: false)
             }

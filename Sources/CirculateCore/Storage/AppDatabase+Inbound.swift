@@ -18,9 +18,12 @@ public struct InboxListing: Sendable {
 }
 
 extension AppDatabase {
-    /// The record of the message at `place`, or failing that of one with the same Message-ID (the folder's
-    /// UIDVALIDITY changed, so every UID did), inside the caller's transaction.
-    static func inboundRecord(_ db: Database, at place: InboundRecord.Place, messageID: String?) throws -> InboundRecord? {
+    /// The record of the message at `place`, or failing that of one with the same Message-ID (and, when given, the
+    /// same kind) read from the folder before, inside the caller's transaction. The Message-ID finds the message
+    /// after a UIDVALIDITY change (every UID changed), a copy the mail server delivered twice, and one a person moved
+    /// back into the folder: none of them is acted on again — an unsubscribe email seen again after the person rejoined
+    /// must not unsubscribe them a second time.
+    static func inboundRecord(_ db: Database, at place: InboundRecord.Place, messageID: String?, kind: String? = nil) throws -> InboundRecord? {
         if let found = try InboundRecord.fetchOne(db, sql: """
             SELECT * FROM inbound_message WHERE folder = ? AND uid_validity = ? AND uid = ?
             """, arguments: [place.folder, place.uidValidity, place.uid]) {
@@ -28,8 +31,10 @@ extension AppDatabase {
         }
         guard let messageID else { return nil }
         return try InboundRecord.fetchOne(db, sql: """
-            SELECT * FROM inbound_message WHERE message_id = ? AND folder = ? AND uid_validity <> ? ORDER BY id DESC LIMIT 1
-            """, arguments: [messageID, place.folder, place.uidValidity])
+            SELECT * FROM inbound_message
+            WHERE message_id = ? AND folder = ? AND NOT (uid_validity = ? AND uid = ?) AND (?5 IS NULL OR kind = ?5)
+            ORDER BY id DESC LIMIT 1
+            """, arguments: [String(messageID.prefix(250)), place.folder, place.uidValidity, place.uid, kind])
     }
 
     /// The record of a message already read, if any (see `inboundRecord(_:at:messageID:)`).

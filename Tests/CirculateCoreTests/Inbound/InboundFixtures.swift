@@ -9,8 +9,14 @@ enum InboundFixtures {
     /// The fixture's text with CR LF line ends, as it arrives over IMAP.
     static func text(_ name: String, messageID: String = "returned-1@example.org", recipient: String = "kim@example.org") throws -> String {
         let raw = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
-        return raw.replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: recipient)
+        return raw.replacingOccurrences(of: "{{REPORT_ID}}", with: reportID(name, messageID: messageID, recipient: recipient))
+            .replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: recipient)
             .replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+    }
+
+    /// The report's own Message-ID local part: one per fixture, returned message and recipient (see the README).
+    static func reportID(_ name: String, messageID: String, recipient: String) -> String {
+        "\(name.split(separator: ".").first ?? "report")." + (messageID + "." + recipient).map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "." }
     }
 
     static func bytes(_ name: String, messageID: String = "returned-1@example.org", recipient: String = "kim@example.org") throws -> [UInt8] {

@@ -62,10 +62,44 @@ struct InboxProcessorTests {
         let moved = try w.handle("postfix-bounce.eml", claim: claim, uid: 40, validity: 8)
         #expect(!moved.actedNow)
         #expect(moved.record.id == again.record.id)
+        // The poller moves the message by the record's UID: it must be the new one, never the old UID, which in the
+        // new UIDVALIDITY may be another message.
+        #expect(moved.record.uid == 40 && moved.record.uidValidity == 8)
         #expect(try w.bounces(claim.recipient) == 1)
         #expect(try w.records() == 1)
         // It is found at its new place from now on.
         #expect(try w.world.db.inboundRecord(at: w.place(40, validity: 8), messageID: nil)?.id == again.record.id)
+    }
+
+    @Test("an unsubscribe email seen again under a new UID (delivered twice, or moved back into the folder) after the person rejoined the stream does nothing; a new email with the same token does")
+    func sameMessageAgainAfterRejoining() throws {
+        let w = try InboxWorld()
+        let claim = w.sent[0]
+        let memberID = try #require(claim.memberID)
+        let address = try EmailAddress(claim.recipient)
+        let token = testKey.write(LinkToken(.unsubscribe, scope: .stream(.monthlyUpdate), id: memberID))
+        let email = Array(InboundFixtures.unsubscribeEmail(subject: "unsubscribe \(token)", messageID: "leave-1@example.org").utf8)
+        let first = try w.processor.handle(email, at: w.place(3), now: testNow)
+        #expect(first.actedNow && first.record.state == .handled)
+        #expect(try !w.world.member(claim.recipient).streams[.monthlyUpdate])
+
+        // The person asks to have the update again.
+        var back = MemberChanges(source: "asked at the November session", recordedBy: "sam")
+        back.enableStreams = [.monthlyUpdate]
+        _ = try w.world.db.edit(address, changes: back, wordingVersion: "1", key: testKey, now: testNow.addingTimeInterval(3_600))
+        #expect(try w.world.member(claim.recipient).streams[.monthlyUpdate])
+
+        // The same email turns up again at another UID: on record, not acted on; it goes where the first went.
+        let again = try w.processor.handle(email, at: w.place(9), now: testNow.addingTimeInterval(7_200))
+        #expect(!again.actedNow)
+        #expect(again.record.id == first.record.id && again.record.uid == 9)
+        #expect(try w.world.member(claim.recipient).streams[.monthlyUpdate])
+        #expect(try w.records() == 1)
+
+        // A new request (another Message-ID) with the same token is a new decision by the person: it acts.
+        let later = Array(InboundFixtures.unsubscribeEmail(subject: "unsubscribe \(token)", messageID: "leave-2@example.org").utf8)
+        #expect(try w.processor.handle(later, at: w.place(10), now: testNow.addingTimeInterval(9_000)).actedNow)
+        #expect(try !w.world.member(claim.recipient).streams[.monthlyUpdate])
     }
 
     @Test("a second, different report for a message already failed changes nothing; bounce_limit reports mark the member bounced")
