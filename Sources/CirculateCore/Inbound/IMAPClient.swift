@@ -152,9 +152,13 @@ final class IMAPClient {
 
     /// Creates a folder unless it exists.
     func ensureFolder(_ name: String) throws(IMAPError) {
-        let lines = try command("LIST \"\" \(Self.quoted(name))", mailbox: nil)
-        if lines.contains(where: { $0.hasPrefix("* LIST") }) { return }
+        if try exists(name) { return }
         _ = try command("CREATE \(Self.quoted(name))", mailbox: nil)
+    }
+
+    /// Whether the folder exists (LIST, which selects nothing).
+    func exists(_ name: String) throws(IMAPError) -> Bool {
+        try command("LIST \"\" \(Self.quoted(name))", mailbox: nil).contains { $0.hasPrefix("* LIST") }
     }
 
     /// Whether the server offers a capability (asked once per connection).
