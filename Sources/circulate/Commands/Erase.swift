@@ -38,6 +38,7 @@ extension Circulate {
                 let cleared = database.finishPendingLogCleanup() ?? database.clearWriteAheadLog()
                 if !cleared { Self.warnLog(database) }
                 if json {
+                    if let mailbox, mailbox.waiting > 0 { Self.describe(mailbox) }
                     return try Terminal.printJSON(AlreadyErased(logCleared: cleared, mailboxPending: mailbox.map { $0.waiting > 0 },
                                                                 mailboxMessagesRemoved: mailbox.flatMap { $0.waiting == 0 ? $0.deleted : nil }))
                 }
@@ -62,7 +63,10 @@ extension Circulate {
                 mailbox = outcome
             }
             if !receipt.logCleared { Self.warnLog(database) }
-            if json { return try Terminal.printJSON(receipt) }
+            if json {
+                if let mailbox, mailbox.waiting > 0 { Self.describe(mailbox) }  // the warning goes to standard error
+                return try Terminal.printJSON(receipt)
+            }
             print("Erased. Reference \(receipt.reference): \(receipt.rowsRemoved) record(s) deleted"
                   + (receipt.outboxMessagesRemoved.map { ", \($0) message(s) removed from the outbox" } ?? "")
                   + "; only a keyed hash of the address is kept, so it will not be added again by accident.")
