@@ -82,6 +82,10 @@ public struct MailboxEraser: Sendable {
             guard try client.exists(folder) else { continue }  // the poller creates its folders at its first poll
             var uids = Set<Int64>()
             for criteria in Self.searches(for: job) { uids.formUnion(try client.search(criteria, in: folder)) }
+            // Their Message-IDs go on the job first (committed), so that the records of these messages (a question of
+            // theirs waiting for the coordinator) go with the job even if a crash follows the deletion.
+            let ids = try uids.sorted().compactMap { uid in try client.messageID(uid: uid, in: folder) }
+            try database.addMailboxErasureMessageIDs(job, ids)
             for uid in uids.sorted() { try client.delete(uid: uid, in: folder) }
             deleted += uids.count
         }

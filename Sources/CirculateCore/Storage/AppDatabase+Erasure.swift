@@ -186,6 +186,13 @@ extension AppDatabase {
             export.notes = ["This address was erased on request on \(MemberError.day(erasedAt)). Nothing about the person is "
                             + "held except a keyed hash (HMAC-SHA256) of the address, which cannot be turned back into it and "
                             + "is used only to avoid adding the address again by accident."]
+            let mailboxPending = try read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM mailbox_erasure WHERE address = ?)", arguments: [address.description])
+            } ?? false
+            if mailboxPending {
+                export.notes.append("Their messages in the list's mailbox are still to be deleted (the mailbox could not be reached yet); until "
+                                    + "it confirms, the address itself is kept for that alone, and then deleted.")
+            }
         case .found(let profile):
             let m = profile.member
             export.status = m.status.rawValue

@@ -31,9 +31,8 @@ extension AppDatabase {
         let existing = try String.fetchOne(db, sql: "SELECT message_ids FROM mailbox_erasure WHERE address = ?",
                                            arguments: [address.description])
         if let existing {
-            let merged = Self.messageIDs(existing) + ids.filter { !Self.messageIDs(existing).contains($0) }
             try db.execute(sql: "UPDATE mailbox_erasure SET message_ids = ? WHERE address = ?",
-                           arguments: [merged.joined(separator: "\n"), address.description])
+                           arguments: [Self.merging(existing, ids), address.description])
         } else {
             try db.execute(sql: "INSERT INTO mailbox_erasure (address, message_ids, requested_at) VALUES (?, ?, ?)",
                            arguments: [address.description, ids.joined(separator: "\n"), now])
@@ -56,11 +55,24 @@ extension AppDatabase {
         }
     }
 
+    /// Adds the Message-IDs of messages found in the mailbox to the job, before they are deleted there.
+    func addMailboxErasureMessageIDs(_ job: MailboxErasureJob, _ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        try write { db in
+            let existing = try String.fetchOne(db, sql: "SELECT message_ids FROM mailbox_erasure WHERE id = ?", arguments: [job.id]) ?? ""
+            try db.execute(sql: "UPDATE mailbox_erasure SET message_ids = ? WHERE id = ?", arguments: [Self.merging(existing, ids), job.id])
+        }
+    }
+
     /// The mailbox confirmed the deletion: the row, the last place the address was kept, goes (zeroed on disk by
-    /// secure_delete), and the write-ahead log that still holds its old page is emptied now or, if a reader is in
-    /// the way, by the daemon at its next quiet moment.
+    /// secure_delete) with the records of the messages deleted (those left for the coordinator name nobody on the
+    /// list, but their messages are gone), and the write-ahead log that still holds the old pages is emptied now or,
+    /// if a reader is in the way, by the daemon at its next quiet moment.
     public func finishMailboxErasure(_ job: MailboxErasureJob, waitForLog: Bool) throws {
         try write { db in
+            let ids = Self.messageIDs(try String.fetchOne(db, sql: "SELECT message_ids FROM mailbox_erasure WHERE id = ?",
+                                                          arguments: [job.id]) ?? "")
+            for id in ids { try db.execute(sql: "DELETE FROM inbound_message WHERE message_id = ?", arguments: [id]) }
             try db.execute(sql: "DELETE FROM mailbox_erasure WHERE id = ?", arguments: [job.id])
             try db.execute(sql: "INSERT OR IGNORE INTO setting (name, value) VALUES ('wal_cleanup_pending', ?)",
                            arguments: [Date().formatted(.iso8601)])
@@ -74,6 +86,12 @@ extension AppDatabase {
             try db.execute(sql: "UPDATE mailbox_erasure SET attempts = attempts + 1, last_problem = ? WHERE id = ?",
                            arguments: [Redaction.maskingAddresses(in: String(problem.prefix(500))), job.id])
         }
+    }
+
+    private static func merging(_ text: String, _ ids: [String]) -> String {
+        let existing = messageIDs(text)
+        var seen = Set(existing)
+        return (existing + ids.filter { seen.insert($0).inserted }).joined(separator: "\n")
     }
 
     private static func messageIDs(_ text: String) -> [String] {

@@ -34,8 +34,13 @@ struct InboundExportTests {
         #expect(left == ["other@example.org"])
         let job = try #require(try w.db.pendingMailboxErasures().first)
         #expect(job.address == p0.recipient && job.messageIDs == ["by-delivery@example.org", "by-member@example.org"])
+        // While the mailbox part waits, the export of the erased address says the address is still kept, and why.
+        let waiting = try w.db.export(EmailAddress(p0.recipient), key: testKey, controller: "CoP", now: testNow)
+        #expect(waiting.status == "erased-suppressed" && waiting.notes.contains { $0.contains("still to be deleted") }, "\(waiting.notes)")
         // Without an inbox, no job and no address kept.
         _ = try w.db.erase(EmailAddress(p1.recipient), key: testKey, erasedBy: "sam", now: testNow)
         #expect(try w.db.pendingMailboxErasures().count == 1)
+        let done = try w.db.export(EmailAddress(p1.recipient), key: testKey, controller: "CoP", now: testNow)
+        #expect(done.notes.count == 1 && !done.notes[0].contains("mailbox"), "\(done.notes)")
     }
 }
