@@ -141,6 +141,115 @@ struct ErasureEverywhereTests {
         }
     }
 
+    @Test("inbound: a bounce report, an unsubscribe email and a message for the coordinator, in the database and a real Dovecot, are exported; after erase during a mailbox outage and the daemon's next poll, no byte of the address is left in the database, its log or the mailbox's files, and erasing again finds nothing")
+    func inbound() throws {
+        // An internationalised domain, so that both of its forms must be searched for in the mailbox.
+        let address = "zoe.bronte@bücher.example", ascii = "zoe.bronte@xn--bcher-kva.example"
+        let forms = [address, address.uppercased(), ascii, ascii.uppercased()]
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        func inbox(port: Int) -> String {
+            """
+            [inbox]
+            url = "imaps://127.0.0.1:\(port)/INBOX"
+            username = "\(mailbox.username)"
+            password_file = "imap-password"
+            ca_file = "\(mailbox.caFile)"
+            """
+        }
+        let cli = try CLI.relayInstance(relay, members: [address, "ann@example.org"], extra: inbox(port: mailbox.imapsPort))
+        let config = try String(contentsOfFile: cli.path("circulate.toml"), encoding: .utf8)
+        _ = try cli.write("imap-password", mailbox.password + "\n")
+        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        func sql(_ query: String) throws -> String {
+            try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
+                           [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        _ = try cli.send()
+        #expect(try cli.waitFor(30) { try cli.queueCounts()["sent"] == 2 }, "\(cli.countsText) \(cli.log())")
+        let captured = try #require(relay.captured().first { ($0.meta["rcpt_tos"] as? [String])?.contains(ascii) == true })
+        let text = try String(contentsOfFile: captured.path, encoding: .utf8).replacingOccurrences(of: "\r\n ", with: " ")
+        let idRange = try #require(text.range(of: #"(?m)^Message-ID: <[^>]+>"#, options: .regularExpression))
+        let messageID = String(text[idRange].drop { $0 != "<" }.dropFirst().dropLast())
+        let tokenRange = try #require(text.range(of: #"subject=unsubscribe%20[0-9a-z-]+"#, options: .regularExpression))
+        let token = String(text[tokenRange].dropFirst("subject=unsubscribe%20".count))
+
+        // Their bounce (the address in the report's body, in ASCII form), their unsubscribe email (From in Unicode),
+        // and a question of theirs for the coordinator.
+        let bounce = try String(contentsOf: CLI.root.appendingPathComponent("Tests/Fixtures/inbound/postfix-bounce.eml"), encoding: .utf8)
+            .replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: ascii)
+        try mailbox.deliver(bounce)
+        try mailbox.deliver("From: Zoe <\(address)>\nTo: cop@example.org\nSubject: unsubscribe \(token)\nMessage-ID: <u-zoe@example.org>\n"
+                            + "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n\n", from: ascii)
+        try mailbox.deliver("From: Zoe <\(ascii)>\nTo: cop@example.org\nSubject: Slides?\nMessage-ID: <q-zoe@example.org>\n\nCould you send the slides?\n",
+                            from: ascii)
+        // And someone else's question, which stays.
+        try mailbox.deliver("From: Ann <ann@example.org>\nTo: cop@example.org\nSubject: Venue?\nMessage-ID: <q-ann@example.org>\n\nWhere is it?\n",
+                            from: "ann@example.org")
+        #expect(cli.waitFor(20) {
+            mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 && mailbox.count(in: "circulate-for-coordinator") == 2
+        }, "INBOX \(mailbox.count(in: "INBOX")), processed \(mailbox.count(in: "circulate-processed")), for the coordinator \(mailbox.count(in: "circulate-for-coordinator")): \(cli.log())")
+        let actions = try sql("SELECT kind, action FROM inbound_message ORDER BY id")
+        #expect(try sql("SELECT kind, state FROM inbound_message ORDER BY id") == "delivery-report|handled\nunsubscribe|handled\nother|for-coordinator\nother|for-coordinator",
+                "the bounce, reported for the domain's xn-- form, matched the message: \(actions)")
+
+        // The export lists the records linked to them through their message (the bounce) and as the member (the email).
+        let inbound = try #require(try cli.run("export", address).object()["inbound"] as? [[String: Any]])
+        #expect(Set(inbound.compactMap { $0["kind"] as? String }) == ["delivery-report", "unsubscribe"], "\(inbound)")
+        #expect(inbound.contains { $0["about_message_id"] as? String == messageID })
+
+        // Erased while the mailbox is away: the database part is done, the mailbox part waits, and the output says so.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        _ = try cli.write("circulate.toml", config.replacingOccurrences(of: ":\(mailbox.imapsPort)/", with: ":1/"))
+        let erase = try cli.run("erase", address, "--json")
+        #expect(erase.status == 0, "\(erase.stderr)")
+        let receipt = try erase.object()
+        #expect(receipt["mailbox_pending"] as? Bool == true && receipt["mailbox_messages_removed"] == nil, "\(receipt)")
+        #expect(erase.stderr.contains("mailbox_erasure") && erase.stderr.contains("next look at the mailbox"), "\(erase.stderr)")
+        #expect(try sql("SELECT count(*) FROM mailbox_erasure") == "1")
+        #expect(try sql("SELECT count(*) FROM inbound_message") == "2", "only the questions, which name nobody, are left on record")
+
+        // The outage ends; the daemon, restarted, deletes their messages at its next poll, then the row.
+        _ = try cli.write("circulate.toml", config)
+        daemon = try cli.start("serve", log: "serve-2.log")
+        #expect(cli.waitFor(20) {
+            mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 1
+                && (try? sql("SELECT count(*) FROM mailbox_erasure")) == "0"
+        }, "\(cli.log("serve-2.log"))\n\(mailbox.log.suffix(1500))")
+        daemon.terminate()
+        daemon.waitUntilExit()
+
+        // Erasing again looks in the mailbox again and finds nothing.
+        let again = try cli.run("erase", address)
+        #expect(again.status == 0 && again.stdout.contains("already erased") && again.stdout.contains("0 message(s) of theirs deleted"),
+                "\(again.stdout) \(again.stderr)")
+
+        // The database and every message file of the mailbox (each folder's new, cur and tmp). Dovecot's own index
+        // cache (dovecot.index.cache) may keep header fields of expunged messages until it purges the cache: the mail
+        // server's file, out of circulate's reach, and the README says so.
+        var paths = ["var/circulate.sqlite", "var/circulate.sqlite-wal", "var/circulate.sqlite-shm"].map { cli.path($0) }
+        if let walk = FileManager.default.enumerator(atPath: mailbox.maildir) {
+            for case let name as String in walk where ["new", "cur", "tmp"].contains(URL(fileURLWithPath: name).deletingLastPathComponent().lastPathComponent) {
+                paths.append(mailbox.maildir + "/" + name)
+            }
+        }
+        var checked: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            if bytes.range(of: Data("ann@example.org".utf8)) != nil || path.hasSuffix(".sqlite") { checked.append(path) }
+            for form in forms {
+                #expect(bytes.range(of: Data(form.utf8)) == nil, "\(form) is still in \(path)")
+                #expect(bytes.range(of: Data(form.lowercased().utf8)) == nil, "\(form) is still in \(path)")
+            }
+        }
+        #expect(checked.count == 2, "the database and Ann's question, which stays, were read: \(checked)")
+    }
+
     @Test("a log another process kept from being cleared is cleared by the daemon at its next quiet moment, and erase run again does not fail")
     func logCleanup() throws {
         let cli = try CLI()

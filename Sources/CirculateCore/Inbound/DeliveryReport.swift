@@ -21,7 +21,12 @@ struct DeliveryReport: Sendable, Equatable {
         /// Whether this entry is about `address` (compared without case).
         func names(_ address: String) -> Bool {
             let wanted = address.lowercased()
-            return [finalRecipient, originalRecipient].contains { $0?.lowercased() == wanted }
+            // A report names an internationalised domain in its ASCII (xn--) form, as the relay saw it: compare keys.
+            let key = (try? EmailAddress(address))?.key
+            return [finalRecipient, originalRecipient].contains { field in
+                guard let field else { return false }
+                return field.lowercased() == wanted || (key != nil && (try? EmailAddress(field))?.key == key)
+            }
         }
     }
 

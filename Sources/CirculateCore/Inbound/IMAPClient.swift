@@ -129,6 +129,14 @@ final class IMAPClient {
         return try Self.literal(in: raw)
     }
 
+    /// The message's Message-ID (without brackets), read from its header alone without setting \Seen; nil if it is
+    /// gone or has none.
+    func messageID(uid: Int64, in folder: String) throws(IMAPError) -> String? {
+        let raw = try perform("UID FETCH \(uid) BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", mailbox: folder, capture: 1_000_000)
+        guard let header = try Self.literal(in: raw) else { return nil }
+        return MIMEEntity.messageID(MIMEEntity(parsing: header).field("message-id"))
+    }
+
     /// Moves a message to another folder: MOVE (RFC 6851) where offered, else COPY, \Deleted and expunge.
     func move(uid: Int64, from folder: String, to target: String) throws(IMAPError) {
         if try capability("MOVE") {
@@ -152,9 +160,13 @@ final class IMAPClient {
 
     /// Creates a folder unless it exists.
     func ensureFolder(_ name: String) throws(IMAPError) {
-        let lines = try command("LIST \"\" \(Self.quoted(name))", mailbox: nil)
-        if lines.contains(where: { $0.hasPrefix("* LIST") }) { return }
+        if try exists(name) { return }
         _ = try command("CREATE \(Self.quoted(name))", mailbox: nil)
+    }
+
+    /// Whether the folder exists (LIST, which selects nothing).
+    func exists(_ name: String) throws(IMAPError) -> Bool {
+        try command("LIST \"\" \(Self.quoted(name))", mailbox: nil).contains { $0.hasPrefix("* LIST") }
     }
 
     /// Whether the server offers a capability (asked once per connection).

@@ -39,6 +39,8 @@ public struct InboxPoller: Sendable {
         public var waiting = 0
         /// Handled messages deleted from the processed folder after `inbox.retention_days`.
         public var expired = 0
+        /// Erased people's messages deleted from the mailbox (see `MailboxEraser`).
+        public var erased = 0
     }
 
     /// Reads the mailbox once. Throws only for trouble with the mailbox itself (connection, login, folders); a
@@ -48,9 +50,12 @@ public struct InboxPoller: Sendable {
         let folder = settings.folder
         try client.ensureFolder(settings.processedFolder)
         try client.ensureFolder(settings.unmatchedFolder)
+        // Erasures first: an erased person's new messages go before anything reads them.
+        let erasure = try MailboxEraser(settings: settings, database: processor.database, logger: logger).run(client: client, waitForLog: false)
         let validity = try client.status(folder).uidValidity
         let uids = try client.allUIDs(in: folder)
         var report = Report()
+        report.erased = erasure.deleted
         report.waiting = max(0, uids.count - settings.messagesPerPoll)
         for uid in uids.prefix(settings.messagesPerPoll) {
             let place = InboundRecord.Place(folder: folder, uidValidity: validity, uid: uid)
@@ -138,31 +143,7 @@ public struct InboxPoller: Sendable {
 
     /// The connection settings, with the password or token read now (a refreshed token needs no restart).
     func clientSettings() throws -> IMAPClient.Settings {
-        let url = settings.url
-        let scheme = url.scheme?.lowercased() ?? "imaps"
-        let rawHost = url.host ?? ""
-        let host = rawHost.hasPrefix("[") && rawHost.hasSuffix("]") ? String(rawHost.dropFirst().dropLast()) : rawHost
-        let credential: IMAPCredential
-        if let tokenFile = settings.oauth2TokenFile {
-            guard let token = try Secret.load(environmentVariable: nil, file: tokenFile, environment: environment, what: "inbox OAuth2 token"),
-                  !token.bytes.isEmpty else {
-                throw SecretError("the OAuth2 token file \(tokenFile) (inbox.oauth2_token_file) is missing or empty; whatever refreshes the token must write it there")
-            }
-            credential = .bearer(token)
-        } else {
-            guard let password = try Secret.load(environmentVariable: settings.passwordEnv, file: settings.passwordFile,
-                                                 environment: environment, what: "inbox password"), !password.bytes.isEmpty else {
-                throw SecretError("no inbox password was found; check inbox.password_file or inbox.password_env")
-            }
-            credential = .password(password)
-        }
-        guard !credential.bytes.contains(0) && !credential.bytes.contains(0x0A) else {
-            throw SecretError("the inbox password or token contains a NUL or a line break; check the file")
-        }
-        return IMAPClient.Settings(host: host, port: url.port ?? (scheme == "imaps" ? 993 : 143), implicitTLS: scheme == "imaps",
-                                   folder: settings.folder, username: settings.username, credential: credential,
-                                   caFile: settings.caFile, allowPlaintext: settings.allowPlaintext,
-                                   connectTimeout: .milliseconds(Int(settings.connectTimeout * 1000)))
+        try settings.clientSettings(environment: environment)
     }
 }
 

@@ -12,11 +12,15 @@ public struct ErasureReceipt: Sendable, Equatable, Codable {
     public var logCleared: Bool
     /// Their messages removed from circulate's own Maildir outbox; nil when the outbox is kept elsewhere (not touched).
     public var outboxMessagesRemoved: Int?
+    /// Whether their messages in the list's mailbox are still to be deleted (the address kept only for that, until done).
+    public var mailboxPending = false
+    /// Their messages deleted from the list's mailbox by the command itself; nil when it did not (or could not) do it.
+    public var mailboxMessagesRemoved: Int?
     /// Their messages a daemon worker held at that moment (stopped at the last check; the command waits for them).
     public var withdrawal = Withdrawal()
 
     enum CodingKeys: String, CodingKey {
-        case reference, erasedAt, rowsRemoved, logCleared, outboxMessagesRemoved
+        case reference, erasedAt, rowsRemoved, logCleared, outboxMessagesRemoved, mailboxPending, mailboxMessagesRemoved
     }
 
     /// Creates a receipt.

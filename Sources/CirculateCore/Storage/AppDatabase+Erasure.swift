@@ -10,8 +10,11 @@ extension AppDatabase {
     /// copies those zeroed pages over the main file and truncates the log.
     ///
     /// With a `journal`, the erasure is written there (keyed hashes and the reference) and synced before it commits.
+    ///
+    /// With `mailbox` (the list's mailbox is read), the same commit queues the deletion of the person's messages from
+    /// it (`mailbox_erasure`), which `MailboxEraser` carries out now or at the inbox poller's next poll.
     public func erase(_ address: EmailAddress, key: InstanceKey, erasedBy: String, journal: ErasureJournal? = nil,
-                      now: Date) throws -> ErasureReceipt {
+                      mailbox: Bool = false, now: Date) throws -> ErasureReceipt {
         let reference = "ER-" + UUID().uuidString.prefix(8).uppercased()
         let hashes = [key.suppressionHash(for: address)]
         if let journal {
@@ -27,6 +30,7 @@ extension AppDatabase {
             if try Self.pendingSignUpOnly(db, address, key: key, hashes: hashes) {
                 let queue = try OutboundQueue.forgetUnlinked(db, address: address, now: now)
                 let removed = try Self.forgetSignUps(db, hashes: hashes) + queue.deleted + queue.inFlight.count
+                if mailbox { try Self.queueMailboxErasure(db, address: address, member: nil, now: now) }
                 for hash in hashes {
                     try db.execute(sql: "INSERT OR IGNORE INTO suppression (address_hash, reason, created_at) VALUES (?, 'erased', ?)",
                                    arguments: [hash, now])
@@ -36,15 +40,18 @@ extension AppDatabase {
                 var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: removed, logCleared: false)
                 receipt.withdrawal.inFlight = queue.inFlight
                 receipt.withdrawal.erased = true
+                receipt.mailboxPending = mailbox
                 return receipt
             }
             let member = try Self.existingMember(db, address, key: key)
             guard let id = member.id else { throw StorageError(kind: .storage, "member row without id") }
+            if mailbox { try Self.queueMailboxErasure(db, address: address, member: id, now: now) }
             let erased = try Self.eraseRecords(db, member: id, address: address, hashes: hashes,
                                                reference: reference, erasedBy: erasedBy, now: now)
             var receipt = ErasureReceipt(reference: reference, erasedAt: now, rowsRemoved: erased.removed, logCleared: false)
             receipt.withdrawal.inFlight = erased.inFlight
             receipt.withdrawal.erased = true
+            receipt.mailboxPending = mailbox
             return receipt
         }
         receipt.logCleared = clearWriteAheadLog()
@@ -179,6 +186,13 @@ extension AppDatabase {
             export.notes = ["This address was erased on request on \(MemberError.day(erasedAt)). Nothing about the person is "
                             + "held except a keyed hash (HMAC-SHA256) of the address, which cannot be turned back into it and "
                             + "is used only to avoid adding the address again by accident."]
+            let mailboxPending = try read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM mailbox_erasure WHERE address = ?)", arguments: [address.description])
+            } ?? false
+            if mailboxPending {
+                export.notes.append("Their messages in the list's mailbox are still to be deleted (the mailbox could not be reached yet); until "
+                                    + "it confirms, the address itself is kept for that alone, and then deleted.")
+            }
         case .found(let profile):
             let m = profile.member
             export.status = m.status.rawValue

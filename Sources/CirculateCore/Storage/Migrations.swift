@@ -569,6 +569,22 @@ enum Migrations {
                 CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v12: erasures still to be carried out in the list's mailbox") { db in
+            try db.execute(sql: """
+                -- An erased person's messages still to be deleted from the list's mailbox (inbox.url and its folders).
+                -- The address is needed to search the mailbox, so it is kept here, and only here, until the mailbox
+                -- confirms the deletion; the row then goes (secure_delete zeroes it). message_ids: the Message-IDs of
+                -- the inbound messages their records named, one a line, found by header even where the address is not.
+                CREATE TABLE mailbox_erasure (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    address TEXT NOT NULL UNIQUE CHECK (length(address) BETWEEN 3 AND 320),
+                    message_ids TEXT NOT NULL DEFAULT '',
+                    requested_at DATETIME NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    last_problem TEXT
+                );
+                """)
+        }
         return migrator
     }
 }
