@@ -132,6 +132,21 @@ struct ReportReplyTests {
         #expect(result.record.staysInFolder)
     }
 
+    @Test("export lists a reply's record and the response; erasure removes both, to the byte")
+    func erasureAndExport() throws {
+        let w = try ReportReplyWorld()
+        let cover = try w.messageID(.report, to: "kay@example.org")
+        _ = try w.handle(ReportReplyWorld.reply(from: "kay@example.org", inReplyTo: cover, id: "kay-answer-77@example.net"), uid: 1)
+        let export = try w.world.db.export(EmailAddress("kay@example.org"), key: testKey, controller: "CoP", now: utc(2026, 11, 21, 9))
+        #expect(export.inbound.count == 1 && export.inbound.first?.aboutMessageId == cover, "\(export.inbound)")
+        _ = try w.world.db.erase(EmailAddress("kay@example.org"), key: testKey, erasedBy: "sam", now: utc(2026, 11, 21, 9))
+        #expect(try w.world.count("SELECT count(*) FROM inbound_message") == 0)
+        #expect(try w.world.count("SELECT count(*) FROM report_recipient WHERE response_note IS NOT NULL") == 0)
+        let bytes = w.world.scratch.databaseBytes()
+        #expect(bytes.firstRange(of: Array("kay-answer-77@example.net".utf8)) == nil, "the reply's own Message-ID is gone")
+        #expect(bytes.firstRange(of: Array("replied by email on".utf8)) == nil, "the response note is gone")
+    }
+
     @Test("the referenced Message-IDs: In-Reply-To first, then References from the newest back, each once; none is no reply")
     func references() throws {
         let text = ReportReplyWorld.reply(from: "kay@example.org", inReplyTo: "c@example.org", references: ["a@example.org", "b@example.org", "c@example.org"])
