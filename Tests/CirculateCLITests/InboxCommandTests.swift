@@ -218,4 +218,41 @@ struct InboxCommandTests {
         #expect(rows.first { $0["email"] as? String == "lee@example.org" }?["stage"] as? String == "followed-up", "\(after)")
         #expect(mailbox.count(in: "INBOX") == 1)
     }
+
+    @Test("kill -9 while replies to a report are read: after a restart each person is marked once, every reply is in INBOX, flagged")
+    func killedWhileReadingReplies() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = (1...12).map { "commissioner\($0)@example.org" }
+        let cli = try instance(relay, mailbox, members: [])
+        for email in people {
+            #expect(try cli.run("member", "add", email, "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
+                                "--source", "public register").status == 0)
+        }
+        #expect(try cli.run("report", "distribute", "--link", "https://example.org/discharge.pdf", "--title", "Hospital discharge",
+                            "--audience", "key-influencer").status == 0)
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 12 }, "\(cli.countsText)")
+        daemon.terminate()
+        daemon.waitUntilExit()
+        for (n, person) in people.enumerated() {
+            try mailbox.deliver("From: <\(person)>\r\nSubject: Re: Hospital discharge\r\nMessage-ID: <answer-\(n)@example.net>\r\nIn-Reply-To: <\(try sent(relay, to: person).messageID)>\r\n\r\nThank you.\r\n",
+                                from: person)
+        }
+        daemon = try cli.start("serve", log: "serve-killed.log")
+        #expect(try cli.waitFor(20) { try sql(cli, "SELECT count(*) FROM inbound_message") != "0" }, "\(cli.log("serve-killed.log"))")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let before = try sql(cli, "SELECT count(*) FROM inbound_message")
+        daemon = try cli.start("serve", log: "serve-after.log")
+        #expect(try cli.waitFor(30) { try sql(cli, "SELECT count(*) FROM inbound_message") == "12" }, "\(cli.log("serve-after.log"))")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'report-reply' AND state = 'handled'") == "12|12",
+                "recorded before the kill: \(before)")
+        #expect(try sql(cli, "SELECT count(*) FROM report_recipient WHERE response_note LIKE 'replied by email on %'") == "12")
+        #expect(mailbox.count(in: "INBOX") == 12 && mailbox.flags(in: "INBOX").filter { $0.contains("F") }.count == 12,
+                "\(mailbox.flags(in: "INBOX"))")
+        #expect(mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 0)
+    }
 }
