@@ -184,4 +184,123 @@ struct InboxCommandTests {
         #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
         #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "1")
     }
+
+    @Test("a reply to a report's cover marks that person responded: the follow-up goes only to the other; the reply stays in INBOX, flagged, and never holds up new mail")
+    func replyToReport() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        // One message a poll: a reply left in INBOX that later polls still counted would hold up everything behind it.
+        let cli = try CLI.relayInstance(relay, members: [], extra: """
+            [coordinator]
+            name = "Morgan Ellis"
+            email = "morgan.ellis@example.org"
+            [inbox]
+            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
+            username = "\(mailbox.username)"
+            password_file = "imap-password"
+            ca_file = "\(mailbox.caFile)"
+            messages_per_poll = 1
+            """)
+        _ = try cli.write("imap-password", mailbox.password + "\n")
+        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        for email in ["kay@example.org", "lee@example.org"] {
+            let added = try cli.run("member", "add", email, "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
+                                    "--source", "public register of commissioners")
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        cli.at("2026-11-02T09:00:00Z")
+        let distributed = try cli.run("report", "distribute", "--link", "https://example.org/discharge.pdf", "--title", "Hospital discharge",
+                                      "--audience", "key-influencer")
+        #expect(distributed.status == 0, "\(distributed.stderr)")
+        func captured(_ address: String) -> Int { relay.captured().filter { ($0.0["rcpt_tos"] as? [String])?.contains(address) == true }.count }
+
+        cli.at("2026-11-02T09:01:00Z")
+        var daemon = try cli.start("serve", log: "serve-1.log")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        #expect(cli.waitFor(30) { captured("kay@example.org") == 1 && captured("lee@example.org") == 1 }, "\(cli.log("serve-1.log"))")
+        let cover = try sent(relay, to: "kay@example.org")
+        // The cover asks replies to go to the coordinator and to the list's mailbox, which circulate reads.
+        let coverText = try String(contentsOfFile: try #require(relay.captured().first { ($0.0["rcpt_tos"] as? [String])?.contains("kay@example.org") == true }?.1),
+                                   encoding: .utf8).replacingOccurrences(of: "\r\n ", with: " ")
+        #expect(coverText.contains("\r\nReply-To: Morgan Ellis <morgan.ellis@example.org>, Riverside Community of Practice <cop@example.org>\r\n"),
+                "\(coverText.prefix(1500))")
+
+        try mailbox.deliver("""
+            From: Kay <kay@example.org>\r\nTo: cop@example.org\r\nSubject: Re: Hospital discharge\r\nMessage-ID: <kay-answer@example.org>\r
+            In-Reply-To: <\(cover.messageID)>\r\nReferences: <\(cover.messageID)>\r\n\r\nYes, let us meet in December.\r\n
+            """, from: "kay@example.org")
+        #expect(try cli.waitFor(20) { try sql(cli, "SELECT count(*) FROM report_recipient WHERE responded_at IS NOT NULL") == "1" },
+                "\(cli.log("serve-1.log"))\n\(mailbox.log.suffix(2000))")
+        #expect(cli.waitFor(10) { mailbox.flags(in: "INBOX") == ["F"] }, "\(mailbox.flags(in: "INBOX"))")
+        let status = try cli.run("report", "status", "1").stdout
+        #expect(status.contains("replied by email on Monday 2 November 2026, 09:0"), "\(status)")
+        let respondedAt = try sql(cli, "SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL")
+
+        // An hour later, after a restart: the reply is neither read again nor counted; a new message is dealt with.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        try mailbox.deliver(try fixture("question.eml", messageID: "unrelated@example.net", recipient: "lee@example.org"), from: "lee@example.org")
+        cli.at("2026-11-02T10:01:00Z")
+        daemon = try cli.start("serve", log: "serve-2.log")
+        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-for-coordinator") == 1 }, "\(cli.log("serve-2.log"))")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(mailbox.count(in: "INBOX") == 1 && mailbox.flags(in: "INBOX") == ["F"])
+        #expect(try sql(cli, "SELECT kind, state FROM inbound_message ORDER BY id") == "report-reply|handled\nother|for-coordinator")
+        #expect(try sql(cli, "SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL") == respondedAt)
+        let secondLog = cli.log("serve-2.log")
+        #expect(secondLog.contains("inbox: 0 handled, 1 left for the coordinator, 0 replies to a report left flagged"), "\(secondLog)")
+        #expect(!secondLog.contains("report-reply") && !secondLog.contains("1 replies to a report") && !secondLog.contains("already on record"),
+                "the reply was read again: \(secondLog)")
+
+        // Two weeks on, the follow-up goes to Lee only.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        cli.at("2026-11-16T09:05:00Z")
+        daemon = try cli.start("serve", log: "serve-3.log")
+        #expect(cli.waitFor(30) { captured("lee@example.org") == 2 }, "\(cli.log("serve-3.log"))")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(captured("kay@example.org") == 1, "Kay replied and must get no follow-up")
+        let after = try cli.run("report", "status", "1", "--json").object()
+        let rows = after["recipients"] as? [[String: Any]] ?? []
+        #expect(rows.first { $0["email"] as? String == "kay@example.org" }?["stage"] as? String == "responded", "\(after)")
+        #expect(rows.first { $0["email"] as? String == "lee@example.org" }?["stage"] as? String == "followed-up", "\(after)")
+        #expect(mailbox.count(in: "INBOX") == 1)
+    }
+
+    @Test("kill -9 while replies to a report are read: after a restart each person is marked once, every reply is in INBOX, flagged")
+    func killedWhileReadingReplies() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = (1...12).map { "commissioner\($0)@example.org" }
+        let cli = try instance(relay, mailbox, members: [])
+        for email in people {
+            #expect(try cli.run("member", "add", email, "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
+                                "--source", "public register").status == 0)
+        }
+        #expect(try cli.run("report", "distribute", "--link", "https://example.org/discharge.pdf", "--title", "Hospital discharge",
+                            "--audience", "key-influencer").status == 0)
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 12 }, "\(cli.countsText)")
+        daemon.terminate()
+        daemon.waitUntilExit()
+        for (n, person) in people.enumerated() {
+            try mailbox.deliver("From: <\(person)>\r\nSubject: Re: Hospital discharge\r\nMessage-ID: <answer-\(n)@example.net>\r\nIn-Reply-To: <\(try sent(relay, to: person).messageID)>\r\n\r\nThank you.\r\n",
+                                from: person)
+        }
+        daemon = try cli.start("serve", log: "serve-killed.log")
+        #expect(try cli.waitFor(20) { try sql(cli, "SELECT count(*) FROM inbound_message") != "0" }, "\(cli.log("serve-killed.log"))")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let before = try sql(cli, "SELECT count(*) FROM inbound_message")
+        daemon = try cli.start("serve", log: "serve-after.log")
+        #expect(try cli.waitFor(30) { try sql(cli, "SELECT count(*) FROM inbound_message") == "12" }, "\(cli.log("serve-after.log"))")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'report-reply' AND state = 'handled'") == "12|12",
+                "recorded before the kill: \(before)")
+        #expect(try sql(cli, "SELECT count(*) FROM report_recipient WHERE response_note LIKE 'replied by email on %'") == "12")
+        #expect(mailbox.count(in: "INBOX") == 12 && mailbox.flags(in: "INBOX").filter { $0.contains("F") }.count == 12,
+                "\(mailbox.flags(in: "INBOX"))")
+        #expect(mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 0)
+    }
 }

@@ -9,8 +9,18 @@ enum InboundKind: Sendable, Equatable {
     case unsubscribe(token: String?)
     /// An automatic reply (RFC 3834 and the common out-of-office shapes): never an answer from the person.
     case autoReply
+    /// A reply to an earlier message (In-Reply-To or References); one to a report cover or follow-up is a response.
+    case reply(InboundReply)
     /// Anything else: for the coordinator.
     case other
+
+    /// Every name a message of this kind may be stored under (the processor may record a more precise one).
+    var recordedNames: [String] {
+        switch self {
+        case .reply: [name, InboundRecord.reportReplyKind]
+        default: [name]
+        }
+    }
 
     /// The name stored in `inbound_message.kind`.
     var name: String {
@@ -18,12 +28,13 @@ enum InboundKind: Sendable, Equatable {
         case .deliveryReport: "delivery-report"
         case .unsubscribe: "unsubscribe"
         case .autoReply: "auto-reply"
+        case .reply: "other"  // the processor stores "report-reply" for a reply to a report
         case .other: "other"
         }
     }
 
     /// Classifies a parsed message. Reports first (they are auto-submitted too), then automatic replies (which never
-    /// act, even with a token in the subject), then unsubscribe requests.
+    /// act, even with a token in the subject), then unsubscribe requests, then replies.
     static func of(_ message: MIMEEntity) -> InboundKind {
         if let report = DeliveryReport(message) { return .deliveryReport(report) }
         if isAutoReply(message) { return .autoReply }
@@ -34,6 +45,7 @@ enum InboundKind: Sendable, Equatable {
             let token = words[(index + 1)...].first { $0.utf8.count <= LinkToken.maximumLength && $0.contains("-") }
             return .unsubscribe(token: token.map { String($0).lowercased() })
         }
+        if let reply = InboundReply(message) { return .reply(reply) }
         return .other
     }
 

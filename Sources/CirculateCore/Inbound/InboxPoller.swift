@@ -16,10 +16,10 @@ public struct InboxPoller: Sendable {
     let clock: @Sendable () -> Date
 
     /// Creates a poller for the configured mailbox.
-    public init(settings: Configuration.Inbox, database: AppDatabase, key: InstanceKey, bounceLimit: Int,
+    public init(settings: Configuration.Inbox, database: AppDatabase, key: InstanceKey, bounceLimit: Int, timeZone: TimeZone,
                 environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date) {
         self.settings = settings
-        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit)
+        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit, timeZone: timeZone)
         self.environment = environment
         self.logger = logger
         self.clock = clock
@@ -31,6 +31,8 @@ public struct InboxPoller: Sendable {
         public var handled = 0
         /// Messages moved to the coordinator's folder in this poll.
         public var forCoordinator = 0
+        /// Replies to a report left in the folder, flagged, in this poll (see `InboundRecord.staysInFolder`).
+        public var leftFlagged = 0
         /// Messages found already on record (a crash or restart between commit and move) and only moved now.
         public var alreadyRecorded = 0
         /// Messages whose handling failed this time.
@@ -53,7 +55,9 @@ public struct InboxPoller: Sendable {
         // Erasures first: an erased person's new messages go before anything reads them.
         let erasure = try MailboxEraser(settings: settings, database: processor.database, logger: logger).run(client: client, waitForLog: false)
         let validity = try client.status(folder).uidValidity
-        let uids = try client.allUIDs(in: folder)
+        // Report replies left here by earlier polls are skipped unread and uncounted, so they never hold up new mail.
+        let left = try processor.database.reportRepliesLeft(in: folder, uidValidity: validity)
+        let uids = try client.allUIDs(in: folder).filter { !left.contains($0) }
         var report = Report()
         report.erased = erasure.deleted
         report.waiting = max(0, uids.count - settings.messagesPerPoll)
@@ -108,6 +112,8 @@ public struct InboxPoller: Sendable {
             result = try processor.recordTooLarge(at: place, size: size, now: clock())
         } else {
             guard let bytes = try client.fetch(uid: uid, in: folder, limit: settings.maximumMessageSize) else { return }
+            // Flagged before the record that makes later polls skip it: a crash between the two cannot leave it unflagged.
+            if try processor.leavesInFolder(bytes) { try client.addFlag("\\Flagged", uid: uid, in: folder) }
             do {
                 result = try processor.handle(bytes, at: place, now: clock())
             } catch {
@@ -127,13 +133,16 @@ public struct InboxPoller: Sendable {
             report.alreadyRecorded += 1
         }
         try move(result.record, client: client)
-        if result.record.state == .handled { report.handled += 1 } else { report.forCoordinator += 1 }
+        if result.record.staysInFolder { report.leftFlagged += 1 }
+        else if result.record.state == .handled { report.handled += 1 } else { report.forCoordinator += 1 }
     }
 
-    /// The message goes to the processed folder, or, flagged, to the coordinator's.
+    /// The message goes to the processed folder, or, flagged, to the coordinator's; a reply to a report stays, flagged.
     private func move(_ record: InboundRecord, client: IMAPClient) throws {
         let folder = settings.folder
-        if record.state == .handled {
+        if record.staysInFolder {
+            try client.addFlag("\\Flagged", uid: record.uid, in: folder)
+        } else if record.state == .handled {
             try client.move(uid: record.uid, from: folder, to: settings.processedFolder)
         } else {
             try client.addFlag("\\Flagged", uid: record.uid, in: folder)

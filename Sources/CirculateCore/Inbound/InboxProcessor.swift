@@ -11,12 +11,15 @@ public struct InboxProcessor: Sendable {
     let key: InstanceKey
     /// `delivery.bounce_limit`: a bounce report counts exactly like a refusal at SMTP time.
     let bounceLimit: Int
+    /// The community's time zone, for dates written in words ("replied by email on ...").
+    let timeZone: TimeZone
 
     /// Creates a processor.
-    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int) {
+    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int, timeZone: TimeZone) {
         self.database = database
         self.key = key
         self.bounceLimit = bounceLimit
+        self.timeZone = timeZone
     }
 
     /// What happened to a message, for the poller (which moves it) and the log.
@@ -37,7 +40,7 @@ public struct InboxProcessor: Sendable {
         let messageID = MIMEEntity.messageID(message.field("message-id"))
         let kind = InboundKind.of(message)
         return try database.write { db in
-            let existing = try AppDatabase.inboundRecord(db, at: place, messageID: messageID, kind: kind.name)
+            let existing = try AppDatabase.inboundRecord(db, at: place, messageID: messageID, kinds: kind.recordedNames)
             if let existing, existing.state.isFinal {
                 if existing.place != place {
                     // Found by Message-ID (a UIDVALIDITY change, a second copy, a message moved back): remember the
@@ -51,7 +54,7 @@ public struct InboxProcessor: Sendable {
                 return Result(record: existing, actedNow: false)
             }
             let decision = try decide(db, kind, now: now)
-            let record = try AppDatabase.saveInbound(db, existing: existing, place: place, messageID: messageID, kind: kind.name,
+            let record = try AppDatabase.saveInbound(db, existing: existing, place: place, messageID: messageID, kind: decision.kind ?? kind.name,
                                                      state: decision.state, action: decision.action, delivery: decision.delivery,
                                                      member: decision.member, now: now)
             return Result(record: record, actedNow: true)
@@ -71,7 +74,10 @@ public struct InboxProcessor: Sendable {
         }
     }
 
-    private struct Decision {
+    /// What a message means, before it is recorded.
+    struct Decision {
+        /// The stored kind, when the database decided it (nil: the content's `InboundKind.name`).
+        var kind: String? = nil
         var state: InboundRecord.State
         var action: String
         var delivery: Int64?
@@ -86,6 +92,8 @@ public struct InboxProcessor: Sendable {
             return try unsubscribe(db, token: text, now: now)
         case .autoReply:
             return Decision(state: .forCoordinator, action: "an automatic reply; never counted as an answer", delivery: nil, member: nil)
+        case .reply(let reply):
+            return try self.reply(db, reply, now: now)
         case .other:
             return Decision(state: .forCoordinator, action: "not a bounce report or an unsubscribe request", delivery: nil, member: nil)
         }

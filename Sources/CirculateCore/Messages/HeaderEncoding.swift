@@ -398,7 +398,9 @@ extension HeaderWriter {
     /// The address is never encoded (RFC 2047 §5 forbids encoded-words in an addr-spec): it is the envelope form, with
     /// the domain as A-labels. A non-ASCII local part is written as raw UTF-8, which RFC 6532 allows in a message that
     /// is sent with SMTPUTF8 (see `MessageComposer.requiresSMTPUTF8`).
-    mutating func appendMailbox(_ mailbox: Mailbox, displayNameField: String) throws(CompositionError) {
+    mutating func appendMailbox(_ mailbox: Mailbox, displayNameField: String, comma: Bool = false) throws(CompositionError) {
+        // A list's separating comma goes on the address token, so a fold never comes between them.
+        let separator: [UInt8] = comma ? [0x2C] : []
         if let name = mailbox.displayName {
             try HeaderEncoding.checkHeaderText(name, field: displayNameField)
             let words = Array(name.utf8)[...].collapsingSpaces()
@@ -407,11 +409,19 @@ extension HeaderWriter {
                 var angle: [UInt8] = [0x3C]
                 angle.append(contentsOf: mailbox.address.envelope.utf8)
                 angle.append(0x3E)
-                try appendToken(angle, spaces: 1)
+                try appendToken(angle + separator, spaces: 1)
                 return
             }
         }
-        try appendToken(mailbox.address.envelope.utf8, spaces: 1)
+        try appendToken(Array(mailbox.address.envelope.utf8) + separator, spaces: 1)
+    }
+
+    /// Writes an address list (RFC 5322 §3.4 address-list): the mailboxes separated by commas, folded between them
+    /// or inside a long encoded name as needed.
+    mutating func appendMailboxList(_ mailboxes: [Mailbox], displayNameField: String) throws(CompositionError) {
+        for (index, mailbox) in mailboxes.enumerated() {
+            try appendMailbox(mailbox, displayNameField: displayNameField, comma: index < mailboxes.count - 1)
+        }
     }
 
     /// Writes a Content-Type or Content-Disposition parameter from the caller: a bare token, or a quoted string.

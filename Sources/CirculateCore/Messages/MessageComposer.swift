@@ -38,9 +38,9 @@ public enum MessageComposer {
         writer.begin("From")
         try writer.appendMailbox(message.from, displayNameField: "From display name")
         writer.end()
-        if let replyTo = message.replyTo {
+        if !message.replyTo.isEmpty {
             writer.begin("Reply-To")
-            try writer.appendMailbox(replyTo, displayNameField: "Reply-To display name")
+            try writer.appendMailboxList(message.replyTo, displayNameField: "Reply-To display name")
             writer.end()
         }
         writer.begin("To")
@@ -92,7 +92,7 @@ public enum MessageComposer {
     /// local part, which then appears as raw UTF-8 in the headers (RFC 6532). Non-ASCII domains never need it: they
     /// are written as A-labels.
     public static func requiresSMTPUTF8(_ message: OutgoingMessage) -> Bool {
-        let mailboxes = [message.from, message.to] + (message.replyTo.map { [$0] } ?? [])
+        let mailboxes = [message.from, message.to] + message.replyTo
         return mailboxes.contains { !$0.address.hasASCIILocalPart }
     }
 

@@ -18,8 +18,8 @@ public struct OutgoingMessage: Sendable {
 
     /// Who the message is from (the list's own address).
     public var from: Mailbox
-    /// Where replies should go, if not to `from`.
-    public var replyTo: Mailbox?
+    /// Where replies should go, if not to `from` (empty): one mailbox, or several (a reply goes to each).
+    public var replyTo: [Mailbox]
     /// The one recipient: every message goes to exactly one person, so no member ever sees another's address.
     public var to: Mailbox
     /// The subject line; may be empty, but the Subject header is always written.
@@ -42,7 +42,7 @@ public struct OutgoingMessage: Sendable {
     /// Creates a message.
     public init(
         from: Mailbox,
-        replyTo: Mailbox? = nil,
+        replyTo: [Mailbox] = [],
         to: Mailbox,
         subject: String,
         date: Date,

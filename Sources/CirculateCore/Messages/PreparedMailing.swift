@@ -5,7 +5,7 @@ import Mustache
 struct PreparedMailing: Sendable {
     let kind: Mailing.Kind
     let from: Mailbox
-    let replyTo: Mailbox?
+    let replyTo: [Mailbox]
     let envelopeFrom: String
     let subject: String
     let fixedHeaders: [OutgoingMessage.HeaderField]
@@ -42,13 +42,16 @@ struct PreparedMailing: Sendable {
         let personal = kind == .report || kind == .reportFollowUp
         if personal {
             // Personal notes from the coordinator: their name in From (the address stays the list's, which the relay
-            // lets us send as and which passes SPF/DMARC), and replies go straight to them.
+            // lets us send as and which passes SPF/DMARC), and replies go straight to them. With [inbox], to the list's
+            // mailbox too: circulate reads the reply there and marks the person as responded.
             from = Mailbox(displayName: "\(c.coordinatorName) via \(c.fromName)", address: listAddress)
-            replyTo = Mailbox(displayName: c.coordinatorName, address: try EmailAddress(c.coordinatorAddress))
+            let coordinator = Mailbox(displayName: c.coordinatorName, address: try EmailAddress(c.coordinatorAddress))
+            replyTo = c.inbox == nil || coordinator.address.key == listAddress.key
+                ? [coordinator] : [coordinator, Mailbox(displayName: c.fromName, address: listAddress)]
         } else {
             from = Mailbox(displayName: c.fromName, address: listAddress)
             // Replies come to the list (or to list.reply_to); said explicitly, as the message's own headers promise.
-            replyTo = Mailbox(displayName: c.fromName, address: try EmailAddress(c.list.replyTo ?? c.list.address))
+            replyTo = [Mailbox(displayName: c.fromName, address: try EmailAddress(c.list.replyTo ?? c.list.address))]
         }
         envelopeFrom = try EmailAddress(c.list.bounceAddress ?? c.list.address).envelope
         subject = mailing.subject

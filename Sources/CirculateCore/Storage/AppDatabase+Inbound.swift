@@ -23,18 +23,20 @@ extension AppDatabase {
     /// after a UIDVALIDITY change (every UID changed), a copy the mail server delivered twice, and one a person moved
     /// back into the folder: none of them is acted on again — an unsubscribe email seen again after the person rejoined
     /// must not unsubscribe them a second time.
-    static func inboundRecord(_ db: Database, at place: InboundRecord.Place, messageID: String?, kind: String? = nil) throws -> InboundRecord? {
+    static func inboundRecord(_ db: Database, at place: InboundRecord.Place, messageID: String?, kinds: [String] = []) throws -> InboundRecord? {
         if let found = try InboundRecord.fetchOne(db, sql: """
             SELECT * FROM inbound_message WHERE folder = ? AND uid_validity = ? AND uid = ?
             """, arguments: [place.folder, place.uidValidity, place.uid]) {
             return found
         }
         guard let messageID else { return nil }
+        let sameKind = kinds.isEmpty ? "" : "AND kind IN (\(databaseQuestionMarks(count: kinds.count)))"
         return try InboundRecord.fetchOne(db, sql: """
             SELECT * FROM inbound_message
-            WHERE message_id = ? AND folder = ? AND NOT (uid_validity = ? AND uid = ?) AND (?5 IS NULL OR kind = ?5)
+            WHERE message_id = ? AND folder = ? AND NOT (uid_validity = ? AND uid = ?) \(sameKind)
             ORDER BY id DESC LIMIT 1
-            """, arguments: [String(messageID.prefix(250)), place.folder, place.uidValidity, place.uid, kind])
+            """, arguments: StatementArguments([String(messageID.prefix(250)), place.folder, place.uidValidity, place.uid] as [any DatabaseValueConvertible])
+                + StatementArguments(kinds))
     }
 
     /// The record of a message already read, if any (see `inboundRecord(_:at:messageID:)`).

@@ -38,7 +38,7 @@ struct PreviewTarget: ParsableArguments {
         let m = preview.message
         func mailbox(_ b: Mailbox) -> String { TextField.printable(b.displayName.map { "\($0) <\(b.address)>" } ?? b.address.description) }
         print("From: \(mailbox(m.from))")
-        if let r = m.replyTo { print("Reply-To: \(mailbox(r))") }
+        if !m.replyTo.isEmpty { print("Reply-To: \(m.replyTo.map(mailbox).joined(separator: ", "))") }
         print("To: \(mailbox(m.to))")
         print("Subject: \(TextField.printable(m.subject))")
         for a in m.attachments { print("Attached: \(TextField.printable(a.filename)) (\(a.contentType), \(ByteCount.describe(a.data.count)))") }

@@ -127,7 +127,8 @@ struct DaemonSetup {
         if let settings = config.inbox {
             let poller = InboxPoller(settings: settings, database: database,
                                      key: try InstanceSetup.requireKey(config, environment: context.environment),
-                                     bounceLimit: config.delivery.bounceLimit, environment: context.environment,
+                                     bounceLimit: config.delivery.bounceLimit, timeZone: config.community.timeZone,
+                                     environment: context.environment,
                                      logger: logger, clock: context.clock)
             inbox = InboxService(poller: poller, alarm: Alarm(), interval: poll ?? settings.pollInterval, changed: { engine.wake() },
                                  logger: logger)
@@ -327,9 +328,11 @@ struct InboxService: Service, CustomStringConvertible {
                 poller.note(.success(report))
                 if lastProblem != nil { logger.notice("inbox: the mailbox can be read again") }
                 lastProblem = nil
-                if report.handled + report.forCoordinator + report.failed > 0 {
-                    logger.info("inbox: \(report.handled) handled, \(report.forCoordinator) left for the coordinator, \(report.failed) failed, \(report.waiting) waiting")
+                if report.handled + report.forCoordinator + report.failed + report.leftFlagged > 0 {
+                    logger.info("inbox: \(report.handled) handled, \(report.forCoordinator) left for the coordinator, \(report.leftFlagged) replies to a report left flagged, \(report.failed) failed, \(report.waiting) waiting")
                     changed()
+                } else if report.alreadyRecorded > 0 {
+                    logger.info("inbox: \(report.alreadyRecorded) already on record, only moved")
                 }
             } catch {
                 let problem = "\(error)"

@@ -33,10 +33,17 @@ struct InboundMessageTests {
         #expect(report.recipients.first?.status == "5.1.1")
     }
 
-    @Test("an out-of-office reply is an automatic reply, even when it says 'unsubscribe'; a person's reply is for the coordinator")
+    @Test("an out-of-office reply is an automatic reply, even when it says 'unsubscribe'; a person's reply names what it answers")
     func autoReplyAndQuestion() throws {
         #expect(InboundKind.of(MIMEEntity(parsing: try InboundFixtures.bytes("auto-reply.eml"))) == .autoReply)
-        #expect(InboundKind.of(MIMEEntity(parsing: try InboundFixtures.bytes("question.eml"))) == .other)
+        let question = InboundKind.of(MIMEEntity(parsing: try InboundFixtures.bytes("question.eml")))
+        if case .reply(let reply) = question {
+            #expect(reply.referencedIDs == ["returned-1@example.org"] && reply.from == "kim@example.org")
+        } else {
+            Issue.record("a reply was taken for \(question)")
+        }
+        let fresh = try InboundFixtures.text("question.eml").replacingOccurrences(of: "In-Reply-To: <returned-1@example.org>\r\n", with: "")
+        #expect(InboundKind.of(MIMEEntity(parsing: Array(fresh.utf8))) == .other)
         let vacation = InboundFixtures.unsubscribeEmail(subject: "unsubscribe 2ua-1-0123456789abcdef0123456789abcdef")
             .replacingOccurrences(of: "MIME-Version", with: "Auto-Submitted: auto-replied\r\nMIME-Version")
         #expect(InboundKind.of(MIMEEntity(parsing: Array(vacation.utf8))) == .autoReply)

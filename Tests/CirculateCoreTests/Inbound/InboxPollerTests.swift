@@ -24,6 +24,7 @@ private struct MailboxWorld {
     func poller(_ settings: CirculateCore.Configuration.Inbox? = nil, password: String? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }) -> InboxPoller {
         InboxPoller(settings: settings ?? self.settings, database: inbox.world.db, key: testKey, bounceLimit: inbox.world.policy.bounceLimit,
+                    timeZone: .gmt,
                     environment: ["IMAP_PW": password ?? server.password], logger: Logger(label: "test"), clock: now)
     }
 }
@@ -78,7 +79,7 @@ struct InboxPollerTests {
         let client = try IMAPClient(try m.poller().clientSettings())
         let validity = try client.status("INBOX").uidValidity
         let uid = try #require(try client.allUIDs(in: "INBOX").first)
-        _ = try InboxProcessor(database: m.inbox.world.db, key: testKey, bounceLimit: 2)
+        _ = try InboxProcessor(database: m.inbox.world.db, key: testKey, bounceLimit: 2, timeZone: .gmt)
             .handle(Array(text.utf8), at: InboundRecord.Place(folder: "INBOX", uidValidity: validity, uid: uid), now: testNow)
         #expect(try m.inbox.bounces(claim.recipient) == 1)
         let report = try m.poller().poll()

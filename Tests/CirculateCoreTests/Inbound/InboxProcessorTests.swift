@@ -11,7 +11,7 @@ private struct InboxWorld {
 
     init() throws {
         world = try QueueWorld()
-        processor = InboxProcessor(database: world.db, key: testKey, bounceLimit: world.policy.bounceLimit)
+        processor = InboxProcessor(database: world.db, key: testKey, bounceLimit: world.policy.bounceLimit, timeZone: .gmt)
         sent = try world.claimAll()
         try world.record(sent.map { ($0, SendOutcome.accepted(reply: "250 2.0.0 Ok")) })
     }

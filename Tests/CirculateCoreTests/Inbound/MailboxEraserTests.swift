@@ -28,7 +28,7 @@ private struct ErasureMailbox {
 
     func poller(_ settings: CirculateCore.Configuration.Inbox? = nil) -> InboxPoller {
         InboxPoller(settings: settings ?? self.settings, database: world.db, key: testKey, bounceLimit: world.policy.bounceLimit,
-                    environment: environment, logger: Logger(label: "test"), clock: { Date() })
+                    timeZone: .gmt, environment: environment, logger: Logger(label: "test"), clock: { Date() })
     }
 
     func eraser(_ settings: CirculateCore.Configuration.Inbox? = nil) -> MailboxEraser {

@@ -24,7 +24,7 @@ struct CheckMessageScriptTests {
                            extraContentTypeParameters: [.init("method", "REQUEST")]),
             ]
             messages.append(Sample.message(
-                replyTo: index == 1 ? Sample.ann : nil, to: to, subject: subject, extraHeaders: Sample.listHeaders,
+                replyTo: index == 1 ? [Sample.ann] : [], to: to, subject: subject, extraHeaders: Sample.listHeaders,
                 text: text, html: index % 2 == 1 ? html : nil, attachments: attachments))
         }
 

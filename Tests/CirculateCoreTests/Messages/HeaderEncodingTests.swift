@@ -140,7 +140,7 @@ struct HeaderEncodingTests {
         #expect(MessageReader.field("To", in: try compose(message)) == "=?UTF-8?B?SsO2cmc=?= <jörg@xn--bcher-kva.example.org>")
         #expect(MessageComposer.requiresSMTPUTF8(message))
         var replying = Sample.message()
-        replying.replyTo = Mailbox(address: Sample.address("jörg@example.org"))
+        replying.replyTo = [Mailbox(address: Sample.address("jörg@example.org"))]
         #expect(MessageComposer.requiresSMTPUTF8(replying))
     }
 

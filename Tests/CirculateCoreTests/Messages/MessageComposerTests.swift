@@ -33,7 +33,7 @@ struct MessageComposerTests {
     @Test("text and HTML make a multipart/alternative, plain text first, after the list headers")
     func alternative() throws {
         let message = Sample.message(
-            replyTo: Mailbox(displayName: "Coordinator", address: Sample.address("coordinator@example.org")),
+            replyTo: [Mailbox(displayName: "Coordinator", address: Sample.address("coordinator@example.org"))],
             extraHeaders: Sample.listHeaders, text: "Hello Ann,\n", html: "<p>Hello Ann,</p>")
         #expect(String(decoding: try compose(message), as: UTF8.self) == text([
             "Date: Sun, 22 Nov 2026 20:15:00 +0000",
@@ -119,7 +119,7 @@ struct MessageComposerTests {
     @Test("headers come in a fixed order, each core header exactly once")
     func headerOrder() throws {
         let message = Sample.message(
-            replyTo: Sample.ann, extraHeaders: Sample.listHeaders, html: "<p>hi</p>",
+            replyTo: [Sample.ann], extraHeaders: Sample.listHeaders, html: "<p>hi</p>",
             attachments: [Attachment(filename: "a.txt", contentType: "text/plain", data: [])])
         let names = MessageReader.fields(MessageReader.split(try compose(message)).header).map(\.name)
         #expect(names == [
@@ -182,7 +182,7 @@ struct MessageComposerTests {
         switch field {
         case "Subject": message.subject = injected
         case "From display name": message.from.displayName = injected
-        case "Reply-To display name": message.replyTo = Mailbox(displayName: injected, address: Sample.ann.address)
+        case "Reply-To display name": message.replyTo = [Mailbox(displayName: injected, address: Sample.ann.address)]
         case "To display name": message.to.displayName = injected
         case "List-Unsubscribe": message.extraHeaders = [.init("List-Unsubscribe", "<https://x.example.org/>" + injected)]
         case "attachment 1 filename": message.attachments[0].filename = injected

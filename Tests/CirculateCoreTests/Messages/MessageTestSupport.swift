@@ -192,7 +192,7 @@ enum Sample {
     ]
 
     static func message(
-        from: Mailbox = list, replyTo: Mailbox? = nil, to: Mailbox = ann, subject: String = "Monthly update",
+        from: Mailbox = list, replyTo: [Mailbox] = [], to: Mailbox = ann, subject: String = "Monthly update",
         extraHeaders: [OutgoingMessage.HeaderField] = [], text: String = "Hello Ann,\n",
         html: String? = nil, attachments: [Attachment] = []
     ) -> OutgoingMessage {

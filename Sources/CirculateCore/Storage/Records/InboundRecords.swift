@@ -43,7 +43,7 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
     public var uid: Int64
     /// The inbound message's own Message-ID (not the returned one), without brackets.
     public var messageID: String?
-    /// delivery-report, unsubscribe, auto-reply, other or too-large.
+    /// delivery-report, unsubscribe, auto-reply, report-reply, other or too-large.
     public var kind: String
     public var state: State
     /// What was done, in words, with no address in it.
@@ -63,6 +63,13 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
         case id, folder, uidValidity = "uid_validity", uid, messageID = "message_id", kind, state, action,
              deliveryID = "delivery_id", memberID = "member_id", attempts, firstSeenAt = "first_seen_at", handledAt = "handled_at"
     }
+
+    /// The kind of a reply to a report cover or follow-up.
+    public static let reportReplyKind = "report-reply"
+
+    /// Whether the message stays in the folder read, flagged, instead of being moved: a reply to a report, which the
+    /// coordinator reads where they expect it (the response itself is already on record).
+    public var staysInFolder: Bool { kind == Self.reportReplyKind }
 
     /// Where the message was when it was recorded.
     public var place: Place { Place(folder: folder, uidValidity: uidValidity, uid: uid) }
