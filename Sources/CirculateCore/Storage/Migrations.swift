@@ -569,6 +569,39 @@ enum Migrations {
                 CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v14: inbound kinds checked by shape, for spam complaints and the kinds after them") { db in
+            // The inbound_message table again (a CHECK cannot change in place), now allowing any lower-case kind name:
+            // the kinds are `InboundKind.name`, and each new one (a complaint, a calendar answer...) no longer needs
+            // the table rebuilt.
+            try db.execute(sql: """
+                CREATE TABLE new_inbound_message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    folder TEXT NOT NULL,
+                    uid_validity INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    message_id TEXT,
+                    kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 40 AND kind NOT GLOB '*[^a-z-]*'),
+                    state TEXT NOT NULL CHECK (state IN ('handled', 'for-coordinator', 'failing')),
+                    action TEXT NOT NULL,
+                    delivery_id INTEGER REFERENCES delivery(id) ON DELETE SET NULL,
+                    member_id INTEGER REFERENCES member(id) ON DELETE SET NULL,
+                    attempts INTEGER NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+                    first_seen_at DATETIME NOT NULL,
+                    handled_at DATETIME NOT NULL,
+                    UNIQUE (folder, uid_validity, uid)
+                );
+                INSERT INTO new_inbound_message (id, folder, uid_validity, uid, message_id, kind, state, action, delivery_id, member_id,
+                                                 attempts, first_seen_at, handled_at)
+                SELECT id, folder, uid_validity, uid, message_id, kind, state, action, delivery_id, member_id, attempts,
+                       first_seen_at, handled_at FROM inbound_message;
+                DROP TABLE inbound_message;
+                ALTER TABLE new_inbound_message RENAME TO inbound_message;
+                CREATE INDEX inbound_by_message_id ON inbound_message(message_id) WHERE message_id IS NOT NULL;
+                CREATE INDEX inbound_by_member ON inbound_message(member_id) WHERE member_id IS NOT NULL;
+                CREATE INDEX inbound_by_delivery ON inbound_message(delivery_id) WHERE delivery_id IS NOT NULL;
+                CREATE INDEX inbound_by_time ON inbound_message(handled_at);
+                """)
+        }
         return migrator
     }
 }

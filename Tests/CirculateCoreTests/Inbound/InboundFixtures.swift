@@ -7,10 +7,11 @@ enum InboundFixtures {
         .deletingLastPathComponent().appendingPathComponent("Fixtures/inbound")
 
     /// The fixture's text with CR LF line ends, as it arrives over IMAP.
-    static func text(_ name: String, messageID: String = "returned-1@example.org", recipient: String = "kim@example.org") throws -> String {
+    static func text(_ name: String, messageID: String = "returned-1@example.org", recipient: String = "kim@example.org",
+                     bounceTo: String = "community@example.org") throws -> String {
         let raw = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
         return raw.replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: recipient)
-            .replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+            .replacingOccurrences(of: "{{BOUNCE_TO}}", with: bounceTo).replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
     }
 
     static func bytes(_ name: String, messageID: String = "returned-1@example.org", recipient: String = "kim@example.org") throws -> [UInt8] {

@@ -43,7 +43,7 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
     public var uid: Int64
     /// The inbound message's own Message-ID (not the returned one), without brackets.
     public var messageID: String?
-    /// delivery-report, unsubscribe, auto-reply, other or too-large.
+    /// delivery-report, complaint, unsubscribe, auto-reply, other or too-large (`InboundKind.name`).
     public var kind: String
     public var state: State
     /// What was done, in words, with no address in it.
