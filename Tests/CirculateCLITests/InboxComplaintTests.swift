@@ -2,6 +2,10 @@ import CirculateTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Spam complaints and per-message bounce addresses, end to end: the real daemon sends through the test relay and
 /// reads a real Dovecot mailbox.
 @Suite("Inbound mail end to end: complaints and VERP", .serialized)
@@ -90,6 +94,36 @@ struct InboxComplaintTests {
         #expect(try sql(cli, "SELECT count(*) FROM consent_event WHERE source LIKE 'spam complaint%'") == "1")
         #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "2")
         #expect(mailbox.count(in: "circulate-processed") == 2)
+    }
+
+    @Test("kill -9 in the middle of a poll of twenty complaints: after a restart each person is unsubscribed exactly once and every report is moved")
+    func killedMidPoll() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = (1...20).map { "person\($0)@example.org" }
+        let cli = try instance(relay, mailbox, members: people)
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        _ = try cli.send()
+        #expect(try cli.waitFor(60) { try cli.queueCounts()["sent"] == 20 }, "\(cli.countsText)")
+        daemon.terminate()
+        daemon.waitUntilExit()
+        for person in people {
+            let messageID = try #require(try sent(relay, to: person).first).messageID
+            try mailbox.deliver(try fixture("arf-yahoo.eml", messageID: messageID, recipient: person)
+                .replacingOccurrences(of: "1764613211.982341@", with: "\(person.prefix { $0 != "@" })@"))
+        }
+        daemon = try cli.start("serve", log: "serve-killed.log")
+        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let movedBeforeKill = mailbox.count(in: "circulate-processed")
+        daemon = try cli.start("serve", log: "serve-after.log")
+        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        #expect(mailbox.count(in: "circulate-processed") == 20, "moved before the kill: \(movedBeforeKill)")
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM consent_event WHERE source = 'spam complaint via arf.mail.example.com'") == "20|20")
+        #expect(try sql(cli, "SELECT count(*) FROM member WHERE status = 'unsubscribed'") == "20")
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'complaint' AND state = 'handled'") == "20|20")
     }
 
     @Test("with inbox.verp, MAIL FROM carries each message's bounce token (From does not), and a bounce to it without any Message-ID counts against exactly that message, once")
