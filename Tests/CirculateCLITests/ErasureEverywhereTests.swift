@@ -178,8 +178,7 @@ struct ErasureEverywhereTests {
 
         // Their bounce (the address in the report's body, in ASCII form), their unsubscribe email (From in Unicode),
         // and a question of theirs for the coordinator.
-        let bounce = try String(contentsOf: CLI.root.appendingPathComponent("Tests/Fixtures/inbound/postfix-bounce.eml"), encoding: .utf8)
-            .replacingOccurrences(of: "{{MESSAGE_ID}}", with: messageID).replacingOccurrences(of: "{{RECIPIENT}}", with: ascii)
+        let bounce = try InboundFixture.text("postfix-bounce.eml", messageID: messageID, recipient: ascii)
         try mailbox.deliver(bounce)
         try mailbox.deliver("From: Zoe <\(address)>\nTo: cop@example.org\nSubject: unsubscribe \(token)\nMessage-ID: <u-zoe@example.org>\n"
                             + "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n\n", from: ascii)

@@ -144,6 +144,9 @@ public struct Configuration: Sendable, Equatable {
         public var messagesPerPoll = 100
         /// Seconds to wait for the server to answer a connection.
         public var connectTimeout: TimeInterval = 30
+        /// Whether each message's envelope sender carries its delivery's bounce token (VERP). Off by default: Microsoft
+        /// 365 and Gmail require the envelope sender to be the account's own address or rewrite it.
+        public var verp = false
 
         /// Creates settings for a mailbox; the rest keep their defaults.
         public init(url: URL, username: String) {

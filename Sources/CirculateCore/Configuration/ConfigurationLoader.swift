@@ -130,7 +130,7 @@ private struct TOMLReader {
                  "connect_timeout"],
         "inbox": ["url", "username", "password_file", "password_env", "oauth2_token_file", "ca_file", "allow_plaintext",
                   "poll_interval", "processed_folder", "unmatched_folder", "retention_days", "maximum_message_size",
-                  "messages_per_poll", "connect_timeout"],
+                  "messages_per_poll", "connect_timeout", "verp"],
     ]
 
     func fail(_ message: String) -> ConfigurationError { ConfigurationError(file: file, message) }
@@ -519,6 +519,7 @@ private struct TOMLReader {
         }
         if let n = try int("inbox", "messages_per_poll", in: 1...10_000) { inbox.messagesPerPoll = n }
         if let t = try duration("inbox", "connect_timeout") { inbox.connectTimeout = t }
+        inbox.verp = try bool("inbox", "verp") ?? false
         return inbox
     }
 

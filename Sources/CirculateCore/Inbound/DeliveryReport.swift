@@ -34,6 +34,8 @@ struct DeliveryReport: Sendable, Equatable {
     var returnedMessageID: String?
     /// The per-recipient entries.
     var recipients: [Recipient]
+    /// Addresses the report was sent to and the returned message's envelope sender: where a VERP bounce token can be.
+    var bounceAddresses: [String] = []
 
     /// Reads a report from a parsed message; nil if it is not a delivery report.
     init?(_ message: MIMEEntity) {
@@ -45,6 +47,7 @@ struct DeliveryReport: Sendable, Equatable {
         } else {
             return nil
         }
+        bounceAddresses = BounceAddress.candidates(in: message)
     }
 
     init(returnedMessageID: String?, recipients: [Recipient]) {
@@ -57,15 +60,20 @@ struct DeliveryReport: Sendable, Equatable {
     private init(standard message: MIMEEntity) {
         var recipients: [Recipient] = []
         var returned: String?
+        var fromStatus: String?
         for part in message.parts {
             let type = part.contentType.value
             if type == "message/delivery-status" || type == "message/global-delivery-status" {
                 recipients += Self.recipientBlocks(part.text)
+                // Gmail names the returned message in the per-message block too.
+                let original = Self.lines(part.text).first { $0.lowercased().hasPrefix("x-original-message-id:") }
+                fromStatus = fromStatus ?? original.flatMap { MIMEEntity.messageID(String($0.dropFirst("x-original-message-id:".count))) }
             } else if ["message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers"].contains(type) {
                 if let original = part.parts.first { returned = returned ?? MIMEEntity.messageID(original.field("message-id")) }
                 if returned == nil { returned = Self.quotedMessageID(in: part.text) }
             }
         }
+        if returned == nil { returned = fromStatus }
         if returned == nil {
             // Some servers put the original's headers in the human-readable part only.
             returned = message.parts.lazy.compactMap { Self.quotedMessageID(in: $0.text) }.first
@@ -122,6 +130,7 @@ struct DeliveryReport: Sendable, Equatable {
                 if t.hasPrefix("<"), t.hasSuffix(">:"), t.contains("@") { failed.append(String(t.dropFirst().dropLast(2))) }
             }
         }
+        if failed.isEmpty { failed = gmailFailedRecipients(text) }
         guard !failed.isEmpty else { return nil }
         let status = firstStatusCode(in: text)
         let recipients = failed.prefix(100).map {
@@ -129,6 +138,21 @@ struct DeliveryReport: Sendable, Equatable {
                       diagnostic: nil)
         }
         return DeliveryReport(returnedMessageID: quotedMessageID(in: text), recipients: Array(recipients))
+    }
+
+    /// Gmail's older plain-text notice: "Delivery to the following recipient failed permanently:", then the addresses
+    /// indented on lines of their own (only permanent failures: its "has been delayed" notice names none).
+    private static func gmailFailedRecipients(_ text: String) -> [String] {
+        let all = lines(text)
+        guard let start = all.firstIndex(where: { $0.lowercased().contains("failed permanently:") }) else { return [] }
+        var found: [String] = []
+        for line in all[(start + 1)...].prefix(50) {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty { if found.isEmpty { continue } else { break } }
+            guard line.first == " " || line.first == "\t", !t.contains(" "), t.contains("@") else { break }
+            found.append(t)
+        }
+        return found
     }
 
     /// The Message-ID of a quoted header block ("Message-ID: <...>" at the start of a line).

@@ -5,6 +5,8 @@ import Foundation
 enum InboundKind: Sendable, Equatable {
     /// A delivery status report (a bounce, or a "delayed" notice).
     case deliveryReport(DeliveryReport)
+    /// A spam complaint (ARF feedback report) about a message.
+    case complaint(FeedbackReport)
     /// A reply to the unsubscribe mailto: the subject says "unsubscribe" and may carry a token.
     case unsubscribe(token: String?)
     /// An automatic reply (RFC 3834 and the common out-of-office shapes): never an answer from the person.
@@ -26,6 +28,7 @@ enum InboundKind: Sendable, Equatable {
     var name: String {
         switch self {
         case .deliveryReport: "delivery-report"
+        case .complaint: "complaint"
         case .unsubscribe: "unsubscribe"
         case .autoReply: "auto-reply"
         case .reply: "other"  // the processor stores "report-reply" for a reply to a report
@@ -36,6 +39,7 @@ enum InboundKind: Sendable, Equatable {
     /// Classifies a parsed message. Reports first (they are auto-submitted too), then automatic replies (which never
     /// act, even with a token in the subject), then unsubscribe requests, then replies.
     static func of(_ message: MIMEEntity) -> InboundKind {
+        if let report = FeedbackReport(message) { return .complaint(report) }
         if let report = DeliveryReport(message) { return .deliveryReport(report) }
         if isAutoReply(message) { return .autoReply }
         let subject = EncodedWords.decode(message.field("subject") ?? "")

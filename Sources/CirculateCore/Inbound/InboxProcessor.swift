@@ -88,6 +88,8 @@ public struct InboxProcessor: Sendable {
         switch kind {
         case .deliveryReport(let report):
             return try deliveryReport(db, report, now: now)
+        case .complaint(let report):
+            return try complaint(db, report, now: now)
         case .unsubscribe(let text):
             return try unsubscribe(db, token: text, now: now)
         case .autoReply:
@@ -99,18 +101,26 @@ public struct InboxProcessor: Sendable {
         }
     }
 
-    /// A bounce report acts only on the one message it names by Message-ID, and only if the report's recipient is
-    /// that message's recipient: a forged report can at most count against the message whose (random) Message-ID
-    /// its author saw.
+    /// A bounce report acts only on the one message it names: by a verified bounce token in the address it was sent
+    /// back to (VERP), or else by Message-ID, and then only if the report's recipient is that message's recipient. A
+    /// forged report can at most count against the message whose token or (random) Message-ID its author saw.
     private func deliveryReport(_ db: Database, _ report: DeliveryReport, now: Date) throws -> Decision {
-        guard let returned = report.returnedMessageID,
-              let row = try Row.fetchOne(db, sql: "SELECT id, recipient, member_id FROM delivery WHERE message_id = ?", arguments: [returned])
-        else {
+        // A verified bounce token (VERP) names the delivery by itself; without one, the returned Message-ID does.
+        let byToken = report.bounceAddresses.lazy.compactMap { BounceAddress.deliveryID(in: $0, key: self.key) }.first
+        let found: Row? = if let byToken {
+            try Row.fetchOne(db, sql: "SELECT id, recipient, member_id FROM delivery WHERE id = ?", arguments: [byToken])
+        } else if let returned = report.returnedMessageID {
+            try Row.fetchOne(db, sql: "SELECT id, recipient, member_id FROM delivery WHERE message_id = ?", arguments: [returned])
+        } else {
+            nil
+        }
+        guard let row = found else {
             return Decision(state: .forCoordinator, action: "a delivery report about no message circulate sent", delivery: nil, member: nil)
         }
         let delivery: Int64 = row["id"]
         let member: Int64? = row["member_id"]
-        guard let entry = report.recipients.first(where: { $0.names(row["recipient"]) }) else {
+        // Under a token the report may name a forwarded-to address; the token already proved which delivery it is.
+        guard let entry = report.recipients.first(where: { $0.names(row["recipient"]) }) ?? (byToken != nil ? report.recipients.first : nil) else {
             return Decision(state: .forCoordinator, action: "a delivery report naming message \(delivery) but not its recipient",
                             delivery: delivery, member: member)
         }

@@ -9,6 +9,8 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
     private let configuration: Configuration
     private let key: InstanceKey
     private let clock: @Sendable () -> Date
+    /// `inbox.verp`: each message's envelope sender carries its delivery's bounce token.
+    private let verp: Bool
     private let lock = NSLock()
     private var prepared: [Int64: (mailing: PreparedMailing, at: Date)] = [:]
     /// A prepared mailing is re-read after this long, so that a session moved or a report answered since shows in
@@ -26,15 +28,21 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
         self.configuration = configuration
         self.key = key
         self.clock = clock
+        verp = configuration.inbox?.verp ?? false
     }
 
     /// Builds one recipient's message.
     public func build(_ claim: Claim) throws -> ComposedMessage {
         let now = clock()
         let mailing = try preparedMailing(claim.mailingID, now: now)
-        return try mailing.compose(to: try EmailAddress(claim.recipient), name: claim.recipientName, greeting: claim.greetingName,
-                                   inRole: claim.inRole, memberID: claim.memberID,
-                                   messageID: claim.messageID, boundarySeed: String(claim.deliveryID), date: now, key: key)
+        var composed = try mailing.compose(to: try EmailAddress(claim.recipient), name: claim.recipientName, greeting: claim.greetingName,
+                                           inRole: claim.inRole, memberID: claim.memberID,
+                                           messageID: claim.messageID, boundarySeed: String(claim.deliveryID), date: now, key: key)
+        if verp, let address = BounceAddress.make(base: composed.envelope.from, delivery: claim.deliveryID, key: key) {
+            // One HMAC over a few bytes from the key's cached state: no database read on the sending path.
+            composed.envelope.from = address
+        }
+        return composed
     }
 
     /// The message `mailing` (stored or not) would send to one person now, exactly as it would be sent.

@@ -145,15 +145,18 @@ struct ConfigurationLoaderTests {
         #expect(inbox.retentionDays == 30)
         #expect(inbox.processedFolder == "circulate-processed")
         #expect(inbox.unmatchedFolder == "circulate-for-coordinator")
+        #expect(!inbox.verp, "VERP is off unless asked for")
         let plain = try ConfigurationLoader.parse("""
             [inbox]
             url = "imap://127.0.0.1:1143/"
             username = "cop"
             password_env = "IMAP_PW"
             allow_plaintext = true
+            verp = true
             """, file: "t.toml")
         #expect(plain.inbox?.folder == "INBOX")
         #expect(plain.inbox?.allowPlaintext == true)
+        #expect(plain.inbox?.verp == true)
     }
 
     @Test("a wrong [inbox] names the key and what to do, and never echoes a password from the URL", arguments: [
@@ -170,6 +173,7 @@ struct ConfigurationLoaderTests {
         ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nmaximum_message_size = \"80MB\"", ["inbox.maximum_message_size", "50MB"]),
         ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nmessages_per_poll = 0", ["inbox.messages_per_poll"]),
         ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nfolder = \"x\"", ["inbox.folder", "unknown key"]),
+        ("[inbox]\nurl = \"imaps://mail.example.org/INBOX\"\nusername = \"cop\"\npassword_file = \"/pw\"\nverp = \"yes\"", ["inbox.verp"]),
     ])
     func invalidInbox(toml: String, mentions: [String]) {
         do {

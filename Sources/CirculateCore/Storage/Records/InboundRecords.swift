@@ -43,7 +43,8 @@ public struct InboundRecord: Sendable, Equatable, Codable, FetchableRecord {
     public var uid: Int64
     /// The inbound message's own Message-ID (not the returned one), without brackets.
     public var messageID: String?
-    /// delivery-report, unsubscribe, auto-reply, report-reply, other or too-large.
+    /// delivery-report, complaint, unsubscribe, auto-reply, report-reply, other or too-large (`InboundKind.name`, or
+    /// the more precise name the processor recorded).
     public var kind: String
     public var state: State
     /// What was done, in words, with no address in it.
