@@ -7,6 +7,8 @@ enum InboundKind: Sendable, Equatable {
     case deliveryReport(DeliveryReport)
     /// A reply to the unsubscribe mailto: the subject says "unsubscribe" and may carry a token.
     case unsubscribe(token: String?)
+    /// A calendar answer sent back to the organizer (an iMIP REPLY, COUNTER or REFRESH).
+    case calendarReply(CalendarReply)
     /// An automatic reply (RFC 3834 and the common out-of-office shapes): never an answer from the person.
     case autoReply
     /// Anything else: for the coordinator.
@@ -17,16 +19,18 @@ enum InboundKind: Sendable, Equatable {
         switch self {
         case .deliveryReport: "delivery-report"
         case .unsubscribe: "unsubscribe"
+        case .calendarReply: "calendar-reply"
         case .autoReply: "auto-reply"
         case .other: "other"
         }
     }
 
     /// Classifies a parsed message. Reports first (they are auto-submitted too), then automatic replies (which never
-    /// act, even with a token in the subject), then unsubscribe requests.
+    /// act, even with a token in the subject), then calendar answers, then unsubscribe requests.
     static func of(_ message: MIMEEntity) -> InboundKind {
         if let report = DeliveryReport(message) { return .deliveryReport(report) }
         if isAutoReply(message) { return .autoReply }
+        if let reply = CalendarReply(message) { return .calendarReply(reply) }
         let subject = EncodedWords.decode(message.field("subject") ?? "")
         let words = subject.split(whereSeparator: { $0.isWhitespace || $0 == ":" || $0 == "," || $0 == "[" || $0 == "]" })
         if let index = words.firstIndex(where: { $0.lowercased() == "unsubscribe" }) {
