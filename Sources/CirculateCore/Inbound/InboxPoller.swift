@@ -16,10 +16,10 @@ public struct InboxPoller: Sendable {
     let clock: @Sendable () -> Date
 
     /// Creates a poller for the configured mailbox.
-    public init(settings: Configuration.Inbox, database: AppDatabase, key: InstanceKey, bounceLimit: Int,
+    public init(settings: Configuration.Inbox, database: AppDatabase, key: InstanceKey, bounceLimit: Int, calendarDomain: String? = nil,
                 environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date) {
         self.settings = settings
-        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit)
+        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit, calendarDomain: calendarDomain)
         self.environment = environment
         self.logger = logger
         self.clock = clock

@@ -11,12 +11,15 @@ public struct InboxProcessor: Sendable {
     let key: InstanceKey
     /// `delivery.bounce_limit`: a bounce report counts exactly like a refusal at SMTP time.
     let bounceLimit: Int
+    /// The domain of the sessions' calendar UIDs (`Configuration.domain`); nil: no calendar answer is matched.
+    let calendarDomain: String?
 
     /// Creates a processor.
-    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int) {
+    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int, calendarDomain: String? = nil) {
         self.database = database
         self.key = key
         self.bounceLimit = bounceLimit
+        self.calendarDomain = calendarDomain
     }
 
     /// What happened to a message, for the poller (which moves it) and the log.
@@ -67,7 +70,7 @@ public struct InboxProcessor: Sendable {
         }
     }
 
-    private struct Decision {
+    struct Decision {
         var state: InboundRecord.State
         var action: String
         var delivery: Int64?
@@ -80,6 +83,8 @@ public struct InboxProcessor: Sendable {
             return try deliveryReport(db, report, now: now)
         case .unsubscribe(let text):
             return try unsubscribe(db, token: text, now: now)
+        case .calendarReply(let reply):
+            return try calendarReply(db, reply, now: now)
         case .autoReply:
             return Decision(state: .forCoordinator, action: "an automatic reply; never counted as an answer", delivery: nil, member: nil)
         case .other:

@@ -569,6 +569,38 @@ enum Migrations {
                 CREATE INDEX mailing_by_session ON mailing(session_id) WHERE session_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v15: calendar answers read from the mailbox") { db in
+            // The inbound_message table again, for the 'calendar-reply' kind (a CHECK cannot change in place).
+            try db.execute(sql: """
+                CREATE TABLE new_inbound_message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    folder TEXT NOT NULL,
+                    uid_validity INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    message_id TEXT,
+                    kind TEXT NOT NULL CHECK (kind IN ('delivery-report', 'unsubscribe', 'auto-reply', 'other', 'too-large',
+                                                       'calendar-reply')),
+                    state TEXT NOT NULL CHECK (state IN ('handled', 'for-coordinator', 'failing')),
+                    action TEXT NOT NULL,
+                    delivery_id INTEGER REFERENCES delivery(id) ON DELETE SET NULL,
+                    member_id INTEGER REFERENCES member(id) ON DELETE SET NULL,
+                    attempts INTEGER NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+                    first_seen_at DATETIME NOT NULL,
+                    handled_at DATETIME NOT NULL,
+                    UNIQUE (folder, uid_validity, uid)
+                );
+                INSERT INTO new_inbound_message (id, folder, uid_validity, uid, message_id, kind, state, action, delivery_id,
+                                                 member_id, attempts, first_seen_at, handled_at)
+                SELECT id, folder, uid_validity, uid, message_id, kind, state, action, delivery_id, member_id, attempts,
+                       first_seen_at, handled_at FROM inbound_message;
+                DROP TABLE inbound_message;
+                ALTER TABLE new_inbound_message RENAME TO inbound_message;
+                CREATE INDEX inbound_by_message_id ON inbound_message(message_id) WHERE message_id IS NOT NULL;
+                CREATE INDEX inbound_by_member ON inbound_message(member_id) WHERE member_id IS NOT NULL;
+                CREATE INDEX inbound_by_delivery ON inbound_message(delivery_id) WHERE delivery_id IS NOT NULL;
+                CREATE INDEX inbound_by_time ON inbound_message(handled_at);
+                """)
+        }
         return migrator
     }
 }

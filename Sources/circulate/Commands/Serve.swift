@@ -127,7 +127,7 @@ struct DaemonSetup {
         if let settings = config.inbox {
             let poller = InboxPoller(settings: settings, database: database,
                                      key: try InstanceSetup.requireKey(config, environment: context.environment),
-                                     bounceLimit: config.delivery.bounceLimit, environment: context.environment,
+                                     bounceLimit: config.delivery.bounceLimit, calendarDomain: config.domain, environment: context.environment,
                                      logger: logger, clock: context.clock)
             inbox = InboxService(poller: poller, alarm: Alarm(), interval: poll ?? settings.pollInterval, changed: { engine.wake() },
                                  logger: logger)
