@@ -2,6 +2,10 @@ import CirculateTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Calendar answers through the real daemon: invitations sent through the test relay with RSVP=TRUE, answers dropped
 /// into a real Dovecot mailbox, read by `serve`, checked with `session show`, `circulate inbox` and the database.
 @Suite("Calendar answers end to end: invite, answer by calendar, serve records it once", .serialized)
@@ -32,9 +36,9 @@ struct CalendarAnswerCommandTests {
             """, paths).split(separator: "\n").map(String.init).sorted()
     }
 
-    /// Session 1, a month ahead (local time, Europe/London), with kim and lee invited as members; sam is on the list
-    /// but not invited.
-    private func invited(_ cli: CLI) throws {
+    /// Session 1, a month ahead (local time, Europe/London), with `people` (kim and lee unless given) invited as
+    /// members; anyone else on the list is not invited.
+    private func invited(_ cli: CLI, _ people: [String] = ["kim@example.org", "lee@example.org"]) throws {
         let start = Date().addingTimeInterval(30 * 86_400)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_GB_POSIX")
@@ -42,11 +46,11 @@ struct CalendarAnswerCommandTests {
         formatter.dateFormat = "yyyy-MM-dd 18:00"
         let added = try cli.run("session", "add", "--title", "Hospital discharge", "--start", formatter.string(from: start))
         #expect(added.status == 0, "\(added.stderr)")
-        let roles = try cli.run("member", "import", try cli.write("roles.csv", "Name,Email,Consent\nKim,kim@example.org,yes\nLee,lee@example.org,yes\n"),
-                                "--role", "member")
+        let sheet = "Name,Email,Consent\n" + people.map { "Someone,\($0),yes\n" }.joined()
+        let roles = try cli.run("member", "import", try cli.write("roles.csv", sheet), "--role", "member")
         #expect(roles.status == 0, "\(roles.stderr)")
         let invite = try cli.run("session", "invite", "1", "--role", "member")
-        #expect(invite.stdout.contains("Invited 2"), "\(invite.stdout) \(invite.stderr)")
+        #expect(invite.stdout.contains("Invited \(people.count)"), "\(invite.stdout) \(invite.stderr)")
     }
 
     @Test("an ACCEPTED answer from the invited member records yes; forged ones wait for the coordinator; nothing twice after a restart")
@@ -129,5 +133,71 @@ struct CalendarAnswerCommandTests {
         #expect(cli.waitFor(30) { relay.capturedCount >= 2 }, "\(cli.log())")
         #expect(try rsvp(relay.captured().map(\.path)) == ["mailto:kim@example.org FALSE mailto:cop@example.org",
                                                           "mailto:lee@example.org FALSE mailto:cop@example.org"])
+    }
+
+    /// A calendar program's answer for session 1 at example.org, as plain 7-bit text/calendar.
+    private func answer(from person: String, _ partstat: String, messageID: String) -> String {
+        """
+        From: <\(person)>\r
+        To: cop@example.org\r
+        Subject: Answer: Hospital discharge\r
+        Message-ID: <\(messageID)>\r
+        MIME-Version: 1.0\r
+        Content-Type: text/calendar; charset=utf-8; method=REPLY\r
+        \r
+        BEGIN:VCALENDAR\r
+        VERSION:2.0\r
+        METHOD:REPLY\r
+        BEGIN:VEVENT\r
+        UID:session-1@example.org\r
+        SEQUENCE:0\r
+        ATTENDEE;PARTSTAT=\(partstat):mailto:\(person)\r
+        END:VEVENT\r
+        END:VCALENDAR\r
+
+        """
+    }
+
+    @Test("kill -9 in the middle of a poll of answers: after a restart each answer is recorded once, the later one wins")
+    func killedMidPoll() throws {
+        let relay = try SMTPServer()
+        let mailbox = try DovecotServer()
+        let people = (1...16).map { "person\($0)@example.org" }
+        let cli = try CLI.relayInstance(relay, members: people, extra: """
+            [inbox]
+            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
+            username = "\(mailbox.username)"
+            password_file = "imap-password"
+            ca_file = "\(mailbox.caFile)"
+            """)
+        _ = try cli.write("imap-password", mailbox.password + "\n")
+        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        var daemon = try cli.start("serve")
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        try invited(cli, people)
+        #expect(cli.waitFor(60) { relay.capturedCount >= 16 }, "\(cli.log())")
+        // Stop the daemon while the answers go in, so that one poll finds them all.
+        daemon.terminate()
+        daemon.waitUntilExit()
+        for (i, person) in people.enumerated() {
+            try mailbox.deliver(answer(from: person, i % 2 == 0 ? "ACCEPTED" : "DECLINED", messageID: "a\(i)@example.org"), from: person)
+        }
+        // person1 changes their mind; person2's answer arrives twice.
+        try mailbox.deliver(answer(from: people[0], "DECLINED", messageID: "a-changed@example.org"), from: people[0])
+        try mailbox.deliver(answer(from: people[1], "DECLINED", messageID: "a1@example.org"), from: people[1])
+        daemon = try cli.start("serve", log: "serve-killed.log")
+        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        let movedBeforeKill = mailbox.count(in: "circulate-processed")
+        daemon = try cli.start("serve", log: "serve-after.log")
+        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        #expect(mailbox.count(in: "circulate-processed") == 18, "moved before the kill: \(movedBeforeKill)")
+        #expect(try sql(cli, "SELECT count(*), count(DISTINCT uid) FROM inbound_message WHERE state = 'handled'") == "18|18")
+        // person1: yes, then no; odd-numbered people yes, the others no.
+        let expected = people.enumerated().map { i, person in "\(person)|\(i % 2 == 0 && i != 0 ? "accepted" : "apologies")" }.sorted()
+        #expect(try sql(cli, "SELECT m.email, p.status FROM participation p JOIN member m ON m.id = p.member_id ORDER BY m.email")
+                == expected.joined(separator: "\n"))
+        #expect(try sql(cli, "SELECT count(*) FROM inbound_message WHERE action LIKE '%again; nothing changed'") == "1")
     }
 }
