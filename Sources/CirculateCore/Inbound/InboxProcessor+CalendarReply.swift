@@ -27,10 +27,11 @@ extension InboxProcessor {
         guard reply.attendees.count == 1, let attendee = reply.attendees.first else {
             return forCoordinator("a calendar answer for \(about) naming \(reply.attendees.count) attendees, not one; not acted on")
         }
-        guard let named = attendee.address.flatMap({ try? EmailAddress($0) }),
-              let member = try AppDatabase.member(db, key: named.key), let memberID = member.id,
-              try Self.isInvited(db, member: memberID, session: session.id) else {
-            return forCoordinator("a calendar answer for \(about) from someone not invited to it; not acted on")
+        let named = attendee.address.flatMap { try? EmailAddress($0) }
+        let listed = try named.flatMap { try AppDatabase.member(db, key: $0.key)?.id }
+        // A member's record names them (so that erasure and export find it); someone not on the list is not stored.
+        guard let named, let memberID = listed, try Self.isInvited(db, member: memberID, session: session.id) else {
+            return forCoordinator("a calendar answer for \(about) from someone not invited to it; not acted on", member: listed)
         }
         // The attendee is the invited member's own address: the mail must come from it too.
         guard let sender = reply.sender.flatMap({ try? EmailAddress($0) }), sender.key == named.key else {

@@ -142,6 +142,19 @@ struct CalendarReplyProcessorTests {
         #expect(try w.world.participation(w.session.id) == ["kim@example.org:invited", "lee@example.org:invited"], "\(what)")
     }
 
+    @Test("a record left for the coordinator names the member it is about (for erasure and export), never someone off the list")
+    func recordNamesMember() throws {
+        let w = try AnswerWorld()
+        let sam = try w.world.db.pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM member WHERE email = 'sam@example.org'") }
+        let notInvited = try w.handle(AnswerWorld.reply(attendees: [("sam@example.org", "ACCEPTED")], from: "sam@example.org"), uid: 1)
+        #expect(notInvited.record.memberID == sam && sam != nil)
+        let forged = try w.handle(AnswerWorld.reply(from: "lee@example.org", messageID: "answer-2@example.org"), uid: 2)
+        #expect(forged.record.memberID == w.kim)
+        let stranger = try w.handle(AnswerWorld.reply(attendees: [("x@example.net", "ACCEPTED")], from: "x@example.net",
+                                                      messageID: "answer-3@example.org"), uid: 3)
+        #expect(stranger.record.memberID == nil)
+    }
+
     @Test("a cancelled session, one already begun, an answer to the version before a change: for the coordinator")
     func sessionStates() throws {
         let cancelled = try AnswerWorld()
