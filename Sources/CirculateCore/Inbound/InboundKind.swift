@@ -9,6 +9,8 @@ enum InboundKind: Sendable, Equatable {
     case complaint(FeedbackReport)
     /// A reply to the unsubscribe mailto: the subject says "unsubscribe" and may carry a token.
     case unsubscribe(token: String?)
+    /// A calendar answer sent back to the organizer (an iMIP REPLY, COUNTER or REFRESH).
+    case calendarReply(CalendarReply)
     /// An automatic reply (RFC 3834 and the common out-of-office shapes): never an answer from the person.
     case autoReply
     /// A reply to an earlier message (In-Reply-To or References); one to a report cover or follow-up is a response.
@@ -30,6 +32,7 @@ enum InboundKind: Sendable, Equatable {
         case .deliveryReport: "delivery-report"
         case .complaint: "complaint"
         case .unsubscribe: "unsubscribe"
+        case .calendarReply: "calendar-reply"
         case .autoReply: "auto-reply"
         case .reply: "other"  // the processor stores "report-reply" for a reply to a report
         case .other: "other"
@@ -37,11 +40,12 @@ enum InboundKind: Sendable, Equatable {
     }
 
     /// Classifies a parsed message. Reports first (they are auto-submitted too), then automatic replies (which never
-    /// act, even with a token in the subject), then unsubscribe requests, then replies.
+    /// act, even with a token in the subject), then calendar answers, then unsubscribe requests, then replies.
     static func of(_ message: MIMEEntity) -> InboundKind {
         if let report = FeedbackReport(message) { return .complaint(report) }
         if let report = DeliveryReport(message) { return .deliveryReport(report) }
         if isAutoReply(message) { return .autoReply }
+        if let reply = CalendarReply(message) { return .calendarReply(reply) }
         let subject = EncodedWords.decode(message.field("subject") ?? "")
         let words = subject.split(whereSeparator: { $0.isWhitespace || $0 == ":" || $0 == "," || $0 == "[" || $0 == "]" })
         if let index = words.firstIndex(where: { $0.lowercased() == "unsubscribe" }) {

@@ -17,9 +17,9 @@ public struct InboxPoller: Sendable {
 
     /// Creates a poller for the configured mailbox.
     public init(settings: Configuration.Inbox, database: AppDatabase, key: InstanceKey, bounceLimit: Int, timeZone: TimeZone,
-                environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date) {
+                calendarDomain: String? = nil, environment: [String: String], logger: Logger, clock: @escaping @Sendable () -> Date) {
         self.settings = settings
-        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit, timeZone: timeZone)
+        processor = InboxProcessor(database: database, key: key, bounceLimit: bounceLimit, timeZone: timeZone, calendarDomain: calendarDomain)
         self.environment = environment
         self.logger = logger
         self.clock = clock

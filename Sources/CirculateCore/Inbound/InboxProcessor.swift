@@ -13,13 +13,16 @@ public struct InboxProcessor: Sendable {
     let bounceLimit: Int
     /// The community's time zone, for dates written in words ("replied by email on ...").
     let timeZone: TimeZone
+    /// The domain of the sessions' calendar UIDs (`Configuration.domain`); nil: no calendar answer is matched.
+    let calendarDomain: String?
 
     /// Creates a processor.
-    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int, timeZone: TimeZone) {
+    public init(database: AppDatabase, key: InstanceKey, bounceLimit: Int, timeZone: TimeZone, calendarDomain: String? = nil) {
         self.database = database
         self.key = key
         self.bounceLimit = bounceLimit
         self.timeZone = timeZone
+        self.calendarDomain = calendarDomain
     }
 
     /// What happened to a message, for the poller (which moves it) and the log.
@@ -92,6 +95,8 @@ public struct InboxProcessor: Sendable {
             return try complaint(db, report, now: now)
         case .unsubscribe(let text):
             return try unsubscribe(db, token: text, now: now)
+        case .calendarReply(let reply):
+            return try calendarReply(db, reply, now: now)
         case .autoReply:
             return Decision(state: .forCoordinator, action: "an automatic reply; never counted as an answer", delivery: nil, member: nil)
         case .reply(let reply):

@@ -85,7 +85,8 @@ struct PreparedMailing: Sendable {
                     uid: session.calendarUID(domain: c.domain), sequence: session.sequence, start: session.startsAt,
                     end: session.endsAt, timeZone: zone, summary: session.title, description: about, location: session.location,
                     url: session.onlineLink, organizer: Mailbox(displayName: c.fromName, address: listAddress),
-                    attendee: Mailbox(address: listAddress), status: cancelled ? .cancelled : .confirmed)
+                    attendee: Mailbox(address: listAddress), status: cancelled ? .cancelled : .confirmed,
+                    asksForAnswer: c.inbox != nil)
                 calendar = (event, cancelled ? .cancel : .request)
             }
         }

@@ -56,16 +56,22 @@ extension AppDatabase {
             guard let member = try Self.member(db, key: address.key), let memberID = member.id else {
                 throw MemberError.unknown(address: address.description)
             }
-            try db.execute(sql: """
-                INSERT INTO participation (session_id, member_id, status, recorded_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(session_id, member_id) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
-                WHERE participation.status <> '\(Participation.attended.rawValue)'
-                """, arguments: [id, memberID, answer.rawValue, now])
-            if answer == .apologies {
-                try OutboundQueue.cancel(db, CancelSelector(member: memberID, session: id, kinds: [.reminder]),
-                                         reason: "the recipient sent apologies for the session", now: now)
-            }
-            return try ParticipationRecord.fetchOne(db, key: ["session_id": id, "member_id": memberID])?.status ?? answer
+            return try Self.recordAnswer(db, session: id, member: memberID, answer: answer, now: now)
         }
+    }
+
+    /// `recordAnswer` inside the caller's transaction (a calendar answer read from the mailbox is recorded in the same
+    /// commit as its `inbound_message` record): the later answer wins, attended stays attended. Returns the status now.
+    static func recordAnswer(_ db: Database, session id: Int64, member memberID: Int64, answer: Participation, now: Date) throws -> Participation {
+        try db.execute(sql: """
+            INSERT INTO participation (session_id, member_id, status, recorded_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(session_id, member_id) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
+            WHERE participation.status <> '\(Participation.attended.rawValue)'
+            """, arguments: [id, memberID, answer.rawValue, now])
+        if answer == .apologies {
+            try OutboundQueue.cancel(db, CancelSelector(member: memberID, session: id, kinds: [.reminder]),
+                                     reason: "the recipient sent apologies for the session", now: now)
+        }
+        return try ParticipationRecord.fetchOne(db, key: ["session_id": id, "member_id": memberID])?.status ?? answer
     }
 }

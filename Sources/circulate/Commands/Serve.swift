@@ -128,7 +128,7 @@ struct DaemonSetup {
             let poller = InboxPoller(settings: settings, database: database,
                                      key: try InstanceSetup.requireKey(config, environment: context.environment),
                                      bounceLimit: config.delivery.bounceLimit, timeZone: config.community.timeZone,
-                                     environment: context.environment,
+                                     calendarDomain: config.domain, environment: context.environment,
                                      logger: logger, clock: context.clock)
             inbox = InboxService(poller: poller, alarm: Alarm(), interval: poll ?? settings.pollInterval, changed: { engine.wake() },
                                  logger: logger)

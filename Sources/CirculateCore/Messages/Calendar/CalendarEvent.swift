@@ -26,11 +26,14 @@ public struct CalendarEvent: Sendable, Equatable {
     public var organizer: Mailbox
     public var attendee: Mailbox
     public var status: Status
+    /// RSVP=TRUE on the attendee: calendar programs then offer answer buttons that mail a REPLY to the organizer. Only
+    /// when something reads the organizer's mailbox (`[inbox]`), since otherwise the answers would go unread.
+    public var asksForAnswer: Bool
 
     /// Creates an event.
     public init(uid: String, sequence: Int, start: Date, end: Date, timeZone: TimeZone, summary: String,
                 description: String? = nil, location: String? = nil, url: String? = nil, organizer: Mailbox,
-                attendee: Mailbox, status: Status = .confirmed) {
+                attendee: Mailbox, status: Status = .confirmed, asksForAnswer: Bool = false) {
         self.uid = uid
         self.sequence = sequence
         self.start = start
@@ -43,6 +46,7 @@ public struct CalendarEvent: Sendable, Equatable {
         self.organizer = organizer
         self.attendee = attendee
         self.status = status
+        self.asksForAnswer = asksForAnswer
     }
 }
 

@@ -39,7 +39,8 @@ public enum ICalendar {
         if let url = event.url, !url.isEmpty { w.line("URL", url) }
         w.line("ORGANIZER", mailto(event.organizer.address), parameters: cn(event.organizer))
         w.line("ATTENDEE", mailto(event.attendee.address), parameters: cn(event.attendee) + [
-            ("CUTYPE", "INDIVIDUAL"), ("ROLE", "REQ-PARTICIPANT"), ("PARTSTAT", "NEEDS-ACTION"), ("RSVP", "FALSE"),
+            ("CUTYPE", "INDIVIDUAL"), ("ROLE", "REQ-PARTICIPANT"), ("PARTSTAT", "NEEDS-ACTION"),
+            ("RSVP", event.asksForAnswer && method == .request ? "TRUE" : "FALSE"),
         ])
         w.line("STATUS", method == .cancel ? CalendarEvent.Status.cancelled.rawValue : event.status.rawValue)
         w.line("TRANSP", "OPAQUE")
