@@ -16,12 +16,6 @@ struct CalendarAnswerCommandTests {
         try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
     }
 
-    /// Reads the database with Python's sqlite3: an independent look at what the daemon committed.
-    private func sql(_ cli: CLI, _ query: String) throws -> String {
-        try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
-                       [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// Each invitation's ATTENDEE and its RSVP parameter, as python3-icalendar reads them.
     private func rsvp(_ paths: [String]) throws -> [String] {
         try CLI.python("""
@@ -57,15 +51,7 @@ struct CalendarAnswerCommandTests {
     func answerByCalendar() throws {
         let relay = try SMTPServer()
         let mailbox = try DovecotServer()
-        let cli = try CLI.relayInstance(relay, members: ["kim@example.org", "lee@example.org", "sam@example.org"], extra: """
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        let cli = try CLI.inboxInstance(relay, mailbox, members: ["kim@example.org", "lee@example.org", "sam@example.org"])
         var daemon = try cli.start("serve")
         defer { daemon.terminate(); daemon.waitUntilExit() }
         try invited(cli)
@@ -91,9 +77,9 @@ struct CalendarAnswerCommandTests {
         let show = try cli.run("session", "show", "1", "--json").object()
         let counts = show["counts"] as? [String: Int] ?? [:]
         #expect(counts["coming"] == 1 && counts["no_reply"] == 1 && counts["apologies"] == 0, "\(show)")
-        #expect(try sql(cli, "SELECT m.email, p.status FROM participation p JOIN member m ON m.id = p.member_id ORDER BY m.email")
+        #expect(try cli.sql("SELECT m.email, p.status FROM participation p JOIN member m ON m.id = p.member_id ORDER BY m.email")
                 == "kim@example.org|accepted\nlee@example.org|invited")
-        let recordedAt = try sql(cli, "SELECT recorded_at FROM participation p JOIN member m ON m.id = p.member_id WHERE m.email = 'kim@example.org'")
+        let recordedAt = try cli.sql("SELECT recorded_at FROM participation p JOIN member m ON m.id = p.member_id WHERE m.email = 'kim@example.org'")
 
         let shown = try cli.run("inbox", "--json")
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -116,11 +102,11 @@ struct CalendarAnswerCommandTests {
         daemon = try cli.start("serve", log: "serve-2.log")
         #expect(cli.waitFor(20) { mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 }, "\(cli.log("serve-2.log"))")
         // Known by its Message-ID: still three records, the first answer's now at the copy's place.
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "3")
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message WHERE kind = 'calendar-reply' AND state = 'handled'") == "1")
-        #expect(try sql(cli, "SELECT recorded_at FROM participation p JOIN member m ON m.id = p.member_id WHERE m.email = 'kim@example.org'")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "3")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message WHERE kind = 'calendar-reply' AND state = 'handled'") == "1")
+        #expect(try cli.sql("SELECT recorded_at FROM participation p JOIN member m ON m.id = p.member_id WHERE m.email = 'kim@example.org'")
                 == recordedAt)
-        #expect(try sql(cli, "SELECT count(*) FROM participation WHERE status <> 'invited'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM participation WHERE status <> 'invited'") == "1")
     }
 
     @Test("without [inbox] invitations offer no answer buttons (RSVP=FALSE): nobody would read the answers")
@@ -163,15 +149,7 @@ struct CalendarAnswerCommandTests {
         let relay = try SMTPServer()
         let mailbox = try DovecotServer()
         let people = (1...16).map { "person\($0)@example.org" }
-        let cli = try CLI.relayInstance(relay, members: people, extra: """
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
+        let cli = try CLI.inboxInstance(relay, mailbox, members: people)
         var daemon = try cli.start("serve")
         defer { daemon.terminate(); daemon.waitUntilExit() }
         try invited(cli, people)
@@ -194,11 +172,11 @@ struct CalendarAnswerCommandTests {
         #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
         #expect(mailbox.count(in: "circulate-processed") == 18, "moved before the kill: \(movedBeforeKill)")
         // 18 messages, 17 records: person2's second copy is known by its Message-ID and only moved.
-        #expect(try sql(cli, "SELECT count(*), count(DISTINCT uid) FROM inbound_message WHERE state = 'handled'") == "17|17")
+        #expect(try cli.sql("SELECT count(*), count(DISTINCT uid) FROM inbound_message WHERE state = 'handled'") == "17|17")
         // person1: yes, then no; odd-numbered people yes, the others no.
         let expected = people.enumerated().map { i, person in "\(person)|\(i % 2 == 0 && i != 0 ? "accepted" : "apologies")" }.sorted()
-        #expect(try sql(cli, "SELECT m.email, p.status FROM participation p JOIN member m ON m.id = p.member_id ORDER BY m.email")
+        #expect(try cli.sql("SELECT m.email, p.status FROM participation p JOIN member m ON m.id = p.member_id ORDER BY m.email")
                 == expected.joined(separator: "\n"))
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message WHERE message_id = 'a1@example.org'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message WHERE message_id = 'a1@example.org'") == "1")
     }
 }

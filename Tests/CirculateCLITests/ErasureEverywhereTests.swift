@@ -161,10 +161,6 @@ struct ErasureEverywhereTests {
         let config = try String(contentsOfFile: cli.path("circulate.toml"), encoding: .utf8)
         _ = try cli.write("imap-password", mailbox.password + "\n")
         cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
-        func sql(_ query: String) throws -> String {
-            try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
-                           [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
         var daemon = try cli.start("serve")
         defer { daemon.terminate(); daemon.waitUntilExit() }
         _ = try cli.send()
@@ -190,8 +186,8 @@ struct ErasureEverywhereTests {
         #expect(cli.waitFor(20) {
             mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 && mailbox.count(in: "circulate-for-coordinator") == 2
         }, "INBOX \(mailbox.count(in: "INBOX")), processed \(mailbox.count(in: "circulate-processed")), for the coordinator \(mailbox.count(in: "circulate-for-coordinator")): \(cli.log())")
-        let actions = try sql("SELECT kind, action FROM inbound_message ORDER BY id")
-        #expect(try sql("SELECT kind, state FROM inbound_message ORDER BY id") == "delivery-report|handled\nunsubscribe|handled\nother|for-coordinator\nother|for-coordinator",
+        let actions = try cli.sql("SELECT kind, action FROM inbound_message ORDER BY id")
+        #expect(try cli.sql("SELECT kind, state FROM inbound_message ORDER BY id") == "delivery-report|handled\nunsubscribe|handled\nother|for-coordinator\nother|for-coordinator",
                 "the bounce, reported for the domain's xn-- form, matched the message: \(actions)")
 
         // The export lists the records linked to them through their message (the bounce) and as the member (the email).
@@ -208,15 +204,15 @@ struct ErasureEverywhereTests {
         let receipt = try erase.object()
         #expect(receipt["mailbox_pending"] as? Bool == true && receipt["mailbox_messages_removed"] == nil, "\(receipt)")
         #expect(erase.stderr.contains("mailbox_erasure") && erase.stderr.contains("next look at the mailbox"), "\(erase.stderr)")
-        #expect(try sql("SELECT count(*) FROM mailbox_erasure") == "1")
-        #expect(try sql("SELECT count(*) FROM inbound_message") == "2", "only the questions, which name nobody, are left on record")
+        #expect(try cli.sql("SELECT count(*) FROM mailbox_erasure") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "2", "only the questions, which name nobody, are left on record")
 
         // The outage ends; the daemon, restarted, deletes their messages at its next poll, then the row.
         _ = try cli.write("circulate.toml", config)
         daemon = try cli.start("serve", log: "serve-2.log")
         #expect(cli.waitFor(20) {
             mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 1
-                && (try? sql("SELECT count(*) FROM mailbox_erasure")) == "0"
+                && (try? cli.sql("SELECT count(*) FROM mailbox_erasure")) == "0"
         }, "\(cli.log("serve-2.log"))\n\(mailbox.log.suffix(1500))")
         daemon.terminate()
         daemon.waitUntilExit()

@@ -11,16 +11,7 @@ import Glibc
 struct InboxCommandTests {
     /// An instance sending through `relay`, reading `mailbox`, with `members`; the daemon polls every half second.
     private func instance(_ relay: SMTPServer, _ mailbox: DovecotServer, members: [String]) throws -> CLI {
-        let cli = try CLI.relayInstance(relay, members: members, extra: """
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
-        return cli
+        try CLI.inboxInstance(relay, mailbox, members: members)
     }
 
     /// The Message-ID (without brackets) and the unsubscribe token of the message the relay received for `address`.
@@ -41,12 +32,6 @@ struct InboxCommandTests {
 
     private func unsubscribeEmail(from: String, token: String) -> String {
         "From: <\(from)>\nTo: cop@example.org\nSubject: unsubscribe \(token)\nMessage-ID: <u-\(token.suffix(8))@example.org>\n\n\n"
-    }
-
-    /// Reads the database with Python's sqlite3: an independent look at what the daemon committed.
-    private func sql(_ cli: CLI, _ query: String) throws -> String {
-        try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
-                       [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("a bounce report and an unsubscribe email are acted on once, a question waits for the coordinator, and a restart changes nothing")
@@ -71,11 +56,11 @@ struct InboxCommandTests {
         #expect(moved, "\(cli.log())\n\(mailbox.log.suffix(2000))")
 
         // In the database: kim's message failed as a bounce and counts once; lee left the monthly update by email.
-        #expect(try sql(cli, "SELECT d.state, d.failure, m.hard_bounces FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'kim@example.org'")
+        #expect(try cli.sql("SELECT d.state, d.failure, m.hard_bounces FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'kim@example.org'")
                 == "failed|bounce|1")
-        #expect(try sql(cli, "SELECT e.source FROM consent_event e JOIN member m ON m.id = e.member_id WHERE m.email = 'lee@example.org' AND e.action = 'withdrawn'")
+        #expect(try cli.sql("SELECT e.source FROM consent_event e JOIN member m ON m.id = e.member_id WHERE m.email = 'lee@example.org' AND e.action = 'withdrawn'")
                 == "unsubscribe email")
-        #expect(try sql(cli, "SELECT state FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'sam@example.org'") == "sent")
+        #expect(try cli.sql("SELECT state FROM delivery d JOIN member m ON m.id = d.member_id WHERE m.email = 'sam@example.org'") == "sent")
 
         // What the coordinator sees.
         let shown = try cli.run("inbox", "--json")
@@ -92,16 +77,16 @@ struct InboxCommandTests {
         #expect(text.stdout.contains("Waiting for you") && text.stdout.contains("Handled"), "\(text.stdout)")
         // No message content, and never the IMAP password, in the log or the database.
         #expect(!cli.log().contains(mailbox.password))
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message WHERE action LIKE '%slides%' OR action LIKE '%@%'") == "0")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message WHERE action LIKE '%slides%' OR action LIKE '%@%'") == "0")
 
         // A restart reads the same folders and does nothing again.
         daemon.terminate()
         daemon.waitUntilExit()
         daemon = try cli.start("serve", log: "serve-2.log")
         Thread.sleep(forTimeInterval: 2)
-        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
-        #expect(try sql(cli, "SELECT count(*) FROM consent_event WHERE source = 'unsubscribe email'") == "1")
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "3")
+        #expect(try cli.sql("SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM consent_event WHERE source = 'unsubscribe email'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "3")
     }
 
     @Test("kill -9 in the middle of a poll: after a restart every report has counted exactly once and every message is moved")
@@ -129,9 +114,9 @@ struct InboxCommandTests {
         daemon = try cli.start("serve", log: "serve-after.log")
         #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
         #expect(mailbox.count(in: "circulate-processed") == 30, "moved before the kill: \(movedBeforeKill)")
-        #expect(try sql(cli, "SELECT count(*) FROM member WHERE hard_bounces = 1") == "30")
-        #expect(try sql(cli, "SELECT count(*) FROM delivery WHERE state = 'failed' AND failure = 'bounce'") == "30")
-        #expect(try sql(cli, "SELECT count(*), count(DISTINCT delivery_id) FROM inbound_message WHERE state = 'handled'") == "30|30")
+        #expect(try cli.sql("SELECT count(*) FROM member WHERE hard_bounces = 1") == "30")
+        #expect(try cli.sql("SELECT count(*) FROM delivery WHERE state = 'failed' AND failure = 'bounce'") == "30")
+        #expect(try cli.sql("SELECT count(*), count(DISTINCT delivery_id) FROM inbound_message WHERE state = 'handled'") == "30|30")
     }
 
     @Test("a mailbox outage that ends: circulate inbox says the daemon cannot get in and since when, the log says it once, and when the server is back the waiting report is handled once and the words clear")
@@ -170,7 +155,7 @@ struct InboxCommandTests {
         let after = try cli.run("inbox", "--json").object()
         #expect(after["problem"] == nil && after["problem_since"] == nil, "\(after)")
         #expect(cli.log().contains("the mailbox can be read again"))
-        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+        #expect(try cli.sql("SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
 
         // A restart an hour later: still counted once, and the status is the new daemon's own.
         daemon.terminate()
@@ -178,8 +163,8 @@ struct InboxCommandTests {
         cli.environment["CIRCULATE_NOW"] = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3_600))
         daemon = try cli.start("serve", log: "serve-2.log")
         Thread.sleep(forTimeInterval: 2)
-        #expect(try sql(cli, "SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "1")
+        #expect(try cli.sql("SELECT hard_bounces FROM member WHERE email = 'kim@example.org'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "1")
     }
 
     @Test("a reply to a report's cover marks that person responded: the follow-up goes only to the other; the reply stays in INBOX, flagged, and never holds up new mail")
@@ -187,19 +172,11 @@ struct InboxCommandTests {
         let relay = try SMTPServer()
         let mailbox = try DovecotServer()
         // One message a poll: a reply left in INBOX that later polls still counted would hold up everything behind it.
-        let cli = try CLI.relayInstance(relay, members: [], extra: """
+        let cli = try CLI.inboxInstance(relay, mailbox, members: [], inbox: "messages_per_poll = 1", extra: """
             [coordinator]
             name = "Morgan Ellis"
             email = "morgan.ellis@example.org"
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            messages_per_poll = 1
             """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
         for email in ["kay@example.org", "lee@example.org"] {
             let added = try cli.run("member", "add", email, "--role", "key-influencer", "--lawful-basis", "legitimate-interest",
                                     "--source", "public register of commissioners")
@@ -226,12 +203,12 @@ struct InboxCommandTests {
             From: Kay <kay@example.org>\r\nTo: cop@example.org\r\nSubject: Re: Hospital discharge\r\nMessage-ID: <kay-answer@example.org>\r
             In-Reply-To: <\(cover.messageID)>\r\nReferences: <\(cover.messageID)>\r\n\r\nYes, let us meet in December.\r\n
             """, from: "kay@example.org")
-        #expect(try cli.waitFor(20) { try sql(cli, "SELECT count(*) FROM report_recipient WHERE responded_at IS NOT NULL") == "1" },
+        #expect(try cli.waitFor(20) { try cli.sql("SELECT count(*) FROM report_recipient WHERE responded_at IS NOT NULL") == "1" },
                 "\(cli.log("serve-1.log"))\n\(mailbox.log.suffix(2000))")
         #expect(cli.waitFor(10) { mailbox.flags(in: "INBOX") == ["F"] }, "\(mailbox.flags(in: "INBOX"))")
         let status = try cli.run("report", "status", "1").stdout
         #expect(status.contains("replied by email on Monday 2 November 2026, 09:0"), "\(status)")
-        let respondedAt = try sql(cli, "SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL")
+        let respondedAt = try cli.sql("SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL")
 
         // An hour later, after a restart: the reply is neither read again nor counted; a new message is dealt with.
         daemon.terminate()
@@ -242,8 +219,8 @@ struct InboxCommandTests {
         #expect(cli.waitFor(20) { mailbox.count(in: "circulate-for-coordinator") == 1 }, "\(cli.log("serve-2.log"))")
         Thread.sleep(forTimeInterval: 2)
         #expect(mailbox.count(in: "INBOX") == 1 && mailbox.flags(in: "INBOX") == ["F"])
-        #expect(try sql(cli, "SELECT kind, state FROM inbound_message ORDER BY id") == "report-reply|handled\nother|for-coordinator")
-        #expect(try sql(cli, "SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL") == respondedAt)
+        #expect(try cli.sql("SELECT kind, state FROM inbound_message ORDER BY id") == "report-reply|handled\nother|for-coordinator")
+        #expect(try cli.sql("SELECT responded_at FROM report_recipient WHERE responded_at IS NOT NULL") == respondedAt)
         let secondLog = cli.log("serve-2.log")
         #expect(secondLog.contains("inbox: 0 handled, 1 left for the coordinator, 0 replies to a report left flagged"), "\(secondLog)")
         #expect(!secondLog.contains("report-reply") && !secondLog.contains("1 replies to a report") && !secondLog.contains("already on record"),
@@ -286,16 +263,16 @@ struct InboxCommandTests {
                                 from: person)
         }
         daemon = try cli.start("serve", log: "serve-killed.log")
-        #expect(try cli.waitFor(20) { try sql(cli, "SELECT count(*) FROM inbound_message") != "0" }, "\(cli.log("serve-killed.log"))")
+        #expect(try cli.waitFor(20) { try cli.sql("SELECT count(*) FROM inbound_message") != "0" }, "\(cli.log("serve-killed.log"))")
         kill(daemon.processIdentifier, SIGKILL)
         daemon.waitUntilExit()
-        let before = try sql(cli, "SELECT count(*) FROM inbound_message")
+        let before = try cli.sql("SELECT count(*) FROM inbound_message")
         daemon = try cli.start("serve", log: "serve-after.log")
-        #expect(try cli.waitFor(30) { try sql(cli, "SELECT count(*) FROM inbound_message") == "12" }, "\(cli.log("serve-after.log"))")
+        #expect(try cli.waitFor(30) { try cli.sql("SELECT count(*) FROM inbound_message") == "12" }, "\(cli.log("serve-after.log"))")
         Thread.sleep(forTimeInterval: 1.5)
-        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'report-reply' AND state = 'handled'") == "12|12",
+        #expect(try cli.sql("SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'report-reply' AND state = 'handled'") == "12|12",
                 "recorded before the kill: \(before)")
-        #expect(try sql(cli, "SELECT count(*) FROM report_recipient WHERE response_note LIKE 'replied by email on %'") == "12")
+        #expect(try cli.sql("SELECT count(*) FROM report_recipient WHERE response_note LIKE 'replied by email on %'") == "12")
         #expect(mailbox.count(in: "INBOX") == 12 && mailbox.flags(in: "INBOX").filter { $0.contains("F") }.count == 12,
                 "\(mailbox.flags(in: "INBOX"))")
         #expect(mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 0)

@@ -11,17 +11,7 @@ import Glibc
 @Suite("Inbound mail end to end: complaints and VERP", .serialized)
 struct InboxComplaintTests {
     private func instance(_ relay: SMTPServer, _ mailbox: DovecotServer, members: [String], verp: Bool = false) throws -> CLI {
-        let cli = try CLI.relayInstance(relay, members: members, extra: """
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            \(verp ? "verp = true" : "")
-            """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
-        return cli
+        try CLI.inboxInstance(relay, mailbox, members: members, inbox: verp ? "verp = true" : "")
     }
 
     /// What the relay received for `address`: the Message-ID (without brackets), MAIL FROM, and the message's text.
@@ -35,12 +25,6 @@ struct InboxComplaintTests {
 
     private func fixture(_ name: String, messageID: String, recipient: String, bounceTo: String = "cop@example.org") throws -> String {
         try InboundFixture.text(name, messageID: messageID, recipient: recipient, bounceTo: bounceTo)
-    }
-
-    /// Reads the database with Python's sqlite3: an independent look at what the daemon committed.
-    private func sql(_ cli: CLI, _ query: String) throws -> String {
-        try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
-                       [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("a complaint unsubscribes the person from everything; the same report an hour later and a restart change nothing; no more mail goes to them")
@@ -59,10 +43,10 @@ struct InboxComplaintTests {
         #expect(cli.waitFor(20) { mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 1 }, "\(cli.log())")
 
         let consent = "SELECT e.source FROM consent_event e JOIN member m ON m.id = e.member_id WHERE m.email = 'kim@example.org' AND e.action = 'withdrawn'"
-        #expect(try sql(cli, consent) == "spam complaint via arf.mail.example.com")
-        #expect(try sql(cli, "SELECT status, monthly_update + session_invitations + reports FROM member WHERE email = 'kim@example.org'") == "unsubscribed|0")
-        let changedAt = try sql(cli, "SELECT status_changed_at FROM member WHERE email = 'kim@example.org'")
-        #expect(try sql(cli, "SELECT count(*) FROM member WHERE status = 'active'") == "2")
+        #expect(try cli.sql(consent) == "spam complaint via arf.mail.example.com")
+        #expect(try cli.sql("SELECT status, monthly_update + session_invitations + reports FROM member WHERE email = 'kim@example.org'") == "unsubscribed|0")
+        let changedAt = try cli.sql("SELECT status_changed_at FROM member WHERE email = 'kim@example.org'")
+        #expect(try cli.sql("SELECT count(*) FROM member WHERE status = 'active'") == "2")
         let shown = try cli.run("inbox", "--json")
         #expect(shown.status == 0, "\(shown.stderr)")
         let handled = try #require(try shown.object()["handled"] as? [[String: Any]])
@@ -77,10 +61,10 @@ struct InboxComplaintTests {
         daemon = try cli.start("serve", log: "serve-later.log")
         try mailbox.deliver(report)
         #expect(cli.waitFor(20) { mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 }, "\(cli.log("serve-later.log"))")
-        #expect(try sql(cli, consent) == "spam complaint via arf.mail.example.com", "one withdrawal only")
-        #expect(try sql(cli, "SELECT status_changed_at FROM member WHERE email = 'kim@example.org'") == changedAt)
+        #expect(try cli.sql(consent) == "spam complaint via arf.mail.example.com", "one withdrawal only")
+        #expect(try cli.sql("SELECT status_changed_at FROM member WHERE email = 'kim@example.org'") == changedAt)
         // Known by its Message-ID: one record, now at the copy's place, and nothing acted on.
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "1")
 
         // The next update goes to the two others only; a restart redoes nothing.
         _ = try cli.send(subject: "January update")
@@ -90,8 +74,8 @@ struct InboxComplaintTests {
         daemon.waitUntilExit()
         daemon = try cli.start("serve", log: "serve-3.log")
         Thread.sleep(forTimeInterval: 2)
-        #expect(try sql(cli, "SELECT count(*) FROM consent_event WHERE source LIKE 'spam complaint%'") == "1")
-        #expect(try sql(cli, "SELECT count(*) FROM inbound_message") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM consent_event WHERE source LIKE 'spam complaint%'") == "1")
+        #expect(try cli.sql("SELECT count(*) FROM inbound_message") == "1")
         #expect(mailbox.count(in: "circulate-processed") == 2)
     }
 
@@ -119,9 +103,9 @@ struct InboxComplaintTests {
         daemon = try cli.start("serve", log: "serve-after.log")
         #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
         #expect(mailbox.count(in: "circulate-processed") == 20, "moved before the kill: \(movedBeforeKill)")
-        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM consent_event WHERE source = 'spam complaint via arf.mail.example.com'") == "20|20")
-        #expect(try sql(cli, "SELECT count(*) FROM member WHERE status = 'unsubscribed'") == "20")
-        #expect(try sql(cli, "SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'complaint' AND state = 'handled'") == "20|20")
+        #expect(try cli.sql("SELECT count(*), count(DISTINCT member_id) FROM consent_event WHERE source = 'spam complaint via arf.mail.example.com'") == "20|20")
+        #expect(try cli.sql("SELECT count(*) FROM member WHERE status = 'unsubscribed'") == "20")
+        #expect(try cli.sql("SELECT count(*), count(DISTINCT member_id) FROM inbound_message WHERE kind = 'complaint' AND state = 'handled'") == "20|20")
     }
 
     @Test("with inbox.verp, MAIL FROM carries each message's bounce token (From does not), and a bounce to it without any Message-ID counts against exactly that message, once")
@@ -153,7 +137,7 @@ struct InboxComplaintTests {
         #expect(cli.waitFor(20) { mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 1 }, "\(cli.log())")
         let rows = "SELECT m.email, d.state, m.hard_bounces FROM delivery d JOIN member m ON m.id = d.member_id ORDER BY m.email"
         let expected = "kim@example.org|sent|0\nlee@example.org|failed|1\nsam@example.org|sent|0"
-        #expect(try sql(cli, rows) == expected)
+        #expect(try cli.sql(rows) == expected)
 
         // The same bounce again after a restart, an hour later: the message already failed, nothing counts twice.
         daemon.terminate()
@@ -162,7 +146,7 @@ struct InboxComplaintTests {
         daemon = try cli.start("serve", log: "serve-later.log")
         try mailbox.deliver(bounce)
         #expect(cli.waitFor(20) { mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 2 }, "\(cli.log("serve-later.log"))")
-        #expect(try sql(cli, rows) == expected)
+        #expect(try cli.sql(rows) == expected)
         // A forged bounce address (one hex digit changed) is left for the coordinator and changes nothing.
         var forged = Array(lee.mailFrom)
         let last = try #require(forged.lastIndex(of: "@")) - 1
@@ -171,6 +155,6 @@ struct InboxComplaintTests {
         try mailbox.deliver(try fixture("gmail-bounce.eml", messageID: kim.messageID, recipient: "kim@example.org", bounceTo: String(forged))
             .components(separatedBy: "\n").filter { !$0.contains(kim.messageID) }.joined(separator: "\n"))
         #expect(cli.waitFor(20) { mailbox.count(in: "circulate-for-coordinator") == 1 }, "\(cli.log("serve-later.log"))")
-        #expect(try sql(cli, rows) == expected)
+        #expect(try cli.sql(rows) == expected)
     }
 }

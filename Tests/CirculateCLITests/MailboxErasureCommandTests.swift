@@ -13,19 +13,7 @@ struct MailboxErasureCommandTests {
     func atOnce() throws {
         let relay = try SMTPServer()
         let mailbox = try DovecotServer()
-        let cli = try CLI.relayInstance(relay, members: ["kim@example.org", "lee@example.org"], extra: """
-            [inbox]
-            url = "imaps://127.0.0.1:\(mailbox.imapsPort)/INBOX"
-            username = "\(mailbox.username)"
-            password_file = "imap-password"
-            ca_file = "\(mailbox.caFile)"
-            """)
-        _ = try cli.write("imap-password", mailbox.password + "\n")
-        cli.environment["CIRCULATE_POLL_INTERVAL"] = "0.5"
-        func sql(_ query: String) throws -> String {
-            try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
-                           [cli.path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let cli = try CLI.inboxInstance(relay, mailbox, members: ["kim@example.org", "lee@example.org"])
         var daemon = try cli.start("serve")
         defer { daemon.terminate(); daemon.waitUntilExit() }
         _ = try cli.send()
@@ -52,14 +40,14 @@ struct MailboxErasureCommandTests {
         let erase = try cli.run("erase", "kim@example.org")
         #expect(erase.status == 0 && erase.stdout.contains("3 message(s) of theirs deleted from the list's mailbox"), "\(erase.stdout) \(erase.stderr)")
         #expect(!erase.stderr.contains("mailbox_erasure"), "nothing waits: \(erase.stderr)")
-        #expect(try sql("SELECT count(*) FROM mailbox_erasure") == "0", "the address is not kept")
+        #expect(try cli.sql("SELECT count(*) FROM mailbox_erasure") == "0", "the address is not kept")
         #expect(mailbox.count(in: "INBOX") == 0 && mailbox.count(in: "circulate-processed") == 0 && mailbox.count(in: "circulate-for-coordinator") == 1)
 
         // Restarted, the daemon has nothing of Kim's to read; Lee's question is still there, on record once.
         daemon = try cli.start("serve", log: "serve-2.log")
         Thread.sleep(forTimeInterval: 2)
         #expect(mailbox.count(in: "circulate-for-coordinator") == 1)
-        #expect(try sql("SELECT kind, state FROM inbound_message") == "other|for-coordinator", "only Lee's question is on record")
+        #expect(try cli.sql("SELECT kind, state FROM inbound_message") == "other|for-coordinator", "only Lee's question is on record")
         #expect(!cli.log("serve-2.log").contains("error"), "\(cli.log("serve-2.log"))")
     }
 }
