@@ -45,6 +45,15 @@ public struct InboxProcessor: Sendable {
         return try database.write { db in
             let existing = try AppDatabase.inboundRecord(db, at: place, messageID: messageID, kinds: kind.recordedNames)
             if let existing, existing.state.isFinal {
+                if existing.place != place, existing.staysInFolder, existing.folder == place.folder,
+                   existing.uidValidity == place.uidValidity {
+                    // A second copy of a message left in the folder: both stay there, so the copy needs a record of its
+                    // own for the polls to skip it (moving the first record to it would leave the first to be read again).
+                    let copy = try AppDatabase.saveInbound(db, existing: nil, place: place, messageID: messageID, kind: existing.kind,
+                                                           state: existing.state, action: "a copy of a message already read; nothing done",
+                                                           delivery: existing.deliveryID, member: existing.memberID, now: now)
+                    return Result(record: copy, actedNow: false)
+                }
                 if existing.place != place {
                     // Found by Message-ID (a UIDVALIDITY change, a second copy, a message moved back): remember the
                     // new place so the poller moves this copy where the first went, and act on nothing.

@@ -75,6 +75,21 @@ struct ReportReplyPollTests {
         #expect(try w.recipient("kay@example.org").respondedAt == utc(2026, 11, 20, 2))
     }
 
+    @Test("a reply delivered twice (two copies left in INBOX) is acted on once, and later polls fetch neither copy again")
+    func copyLeftInPlace() throws {
+        let text = try reply("kay@example.org", id: "answer-twice@example.net")
+        try server.deliver(text, from: "kay@example.org")
+        try server.deliver(text, from: "kay@example.org")
+        let first = try poll()
+        #expect(first.leftFlagged == 2 && first.alreadyRecorded == 1, "\(first)")
+        #expect(try w.world.count("SELECT count(*) FROM inbound_message WHERE kind = 'report-reply'") == 2)
+        #expect(try w.world.count("SELECT count(*) FROM report_recipient WHERE response_note LIKE 'replied by email on %'") == 1)
+        // Each copy has a record at its own UID: the next polls (and a restart) skip both without fetching either.
+        #expect(try poll(at: utc(2026, 11, 20, 3)) == InboxPoller.Report())
+        #expect(try poll(at: utc(2026, 11, 20, 4)) == InboxPoller.Report())
+        #expect(server.count(in: "INBOX") == 2 && server.flags(in: "INBOX").allSatisfy { $0.contains("F") })
+    }
+
     @Test("after the folder's UIDVALIDITY changes, a reply left in place is known by its Message-ID: not acted on again, skipped after")
     func uidValidityChange() throws {
         try server.deliver(try reply("kay@example.org", id: "answer-kay@example.net"), from: "kay@example.org")
