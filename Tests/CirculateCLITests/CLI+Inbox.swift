@@ -1,5 +1,10 @@
 import CirculateTestSupport
 import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension CLI {
     /// An instance sending through `relay` and reading `mailbox` (a real Dovecot) over IMAPS, polling every half
@@ -25,5 +30,19 @@ extension CLI {
     func sql(_ query: String) throws -> String {
         try CLI.python("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str,r)))",
                        [path("var/circulate.sqlite"), query]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `serve` on a mailbox full of messages, kills it (SIGKILL) as soon as its poll has moved a first one to
+    /// the processed folder, starts it again and waits until the folder read is empty. Returns the restarted daemon
+    /// and how many messages had been moved before the kill.
+    func killMidPollAndRestart(_ mailbox: DovecotServer) throws -> (daemon: Process, movedBeforeKill: Int) {
+        let killed = try start("serve", log: "serve-killed.log")
+        #expect(waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(log("serve-killed.log"))")
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        let moved = mailbox.count(in: "circulate-processed")
+        let daemon = try start("serve", log: "serve-after.log")
+        #expect(waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(log("serve-after.log"))")
+        return (daemon, moved)
     }
 }

@@ -163,13 +163,9 @@ struct CalendarAnswerCommandTests {
         // person1 changes their mind; person2's answer arrives twice.
         try mailbox.deliver(answer(from: people[0], "DECLINED", messageID: "a-changed@example.org"), from: people[0])
         try mailbox.deliver(answer(from: people[1], "DECLINED", messageID: "a1@example.org"), from: people[1])
-        daemon = try cli.start("serve", log: "serve-killed.log")
-        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
-        kill(daemon.processIdentifier, SIGKILL)
-        daemon.waitUntilExit()
-        let movedBeforeKill = mailbox.count(in: "circulate-processed")
-        daemon = try cli.start("serve", log: "serve-after.log")
-        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        // Killed while its poll is under way, then started again.
+        let movedBeforeKill: Int
+        (daemon, movedBeforeKill) = try cli.killMidPollAndRestart(mailbox)
         #expect(mailbox.count(in: "circulate-processed") == 18, "moved before the kill: \(movedBeforeKill)")
         // 18 messages, 17 records: person2's second copy is known by its Message-ID and only moved.
         #expect(try cli.sql("SELECT count(*), count(DISTINCT uid) FROM inbound_message WHERE state = 'handled'") == "17|17")

@@ -105,14 +105,9 @@ struct InboxCommandTests {
         for person in people {
             try mailbox.deliver(try fixture("postfix-bounce.eml", messageID: try sent(relay, to: person).messageID, recipient: person))
         }
-        daemon = try cli.start("serve", log: "serve-killed.log")
-        // Kill it as soon as the first messages are moved: the poll is under way.
-        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
-        kill(daemon.processIdentifier, SIGKILL)
-        daemon.waitUntilExit()
-        let movedBeforeKill = mailbox.count(in: "circulate-processed")
-        daemon = try cli.start("serve", log: "serve-after.log")
-        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        // Killed while its poll is under way, then started again.
+        let movedBeforeKill: Int
+        (daemon, movedBeforeKill) = try cli.killMidPollAndRestart(mailbox)
         #expect(mailbox.count(in: "circulate-processed") == 30, "moved before the kill: \(movedBeforeKill)")
         #expect(try cli.sql("SELECT count(*) FROM member WHERE hard_bounces = 1") == "30")
         #expect(try cli.sql("SELECT count(*) FROM delivery WHERE state = 'failed' AND failure = 'bounce'") == "30")

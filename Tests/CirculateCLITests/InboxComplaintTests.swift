@@ -95,13 +95,9 @@ struct InboxComplaintTests {
             let messageID = try #require(try sent(relay, to: person).first).messageID
             try mailbox.deliver(try fixture("arf-yahoo.eml", messageID: messageID, recipient: person))
         }
-        daemon = try cli.start("serve", log: "serve-killed.log")
-        #expect(cli.waitFor(20) { mailbox.count(in: "circulate-processed") >= 1 }, "\(cli.log("serve-killed.log"))")
-        kill(daemon.processIdentifier, SIGKILL)
-        daemon.waitUntilExit()
-        let movedBeforeKill = mailbox.count(in: "circulate-processed")
-        daemon = try cli.start("serve", log: "serve-after.log")
-        #expect(cli.waitFor(30) { mailbox.count(in: "INBOX") == 0 }, "\(cli.log("serve-after.log"))")
+        // Killed while its poll is under way, then started again.
+        let movedBeforeKill: Int
+        (daemon, movedBeforeKill) = try cli.killMidPollAndRestart(mailbox)
         #expect(mailbox.count(in: "circulate-processed") == 20, "moved before the kill: \(movedBeforeKill)")
         #expect(try cli.sql("SELECT count(*), count(DISTINCT member_id) FROM consent_event WHERE source = 'spam complaint via arf.mail.example.com'") == "20|20")
         #expect(try cli.sql("SELECT count(*) FROM member WHERE status = 'unsubscribed'") == "20")

@@ -3,39 +3,12 @@ import GRDB
 import Testing
 @testable import CirculateCore
 
-/// The November update sent to p0, p1 and p2 (bounce limit 2), and a processor over the same database.
-private struct InboxWorld {
-    let world: QueueWorld
-    let processor: InboxProcessor
-    let sent: [Claim]
-
-    init() throws {
-        world = try QueueWorld()
-        processor = InboxProcessor(database: world.db, key: testKey, bounceLimit: world.policy.bounceLimit, timeZone: .gmt)
-        sent = try world.claimAll()
-        try world.record(sent.map { ($0, SendOutcome.accepted(reply: "250 2.0.0 Ok")) })
-    }
-
-    func place(_ uid: Int64, validity: Int64 = 7) -> InboundRecord.Place { InboundRecord.Place(folder: "INBOX", uidValidity: validity, uid: uid) }
-
-    func handle(_ fixture: String, claim: Claim, uid: Int64, validity: Int64 = 7) throws -> InboxProcessor.Result {
-        let text = try InboundFixtures.text(fixture, messageID: claim.messageID, recipient: claim.recipient)
-        return try processor.handle(Array(text.utf8), at: place(uid, validity: validity), now: testNow.addingTimeInterval(60))
-    }
-
-    func bounces(_ email: String) throws -> Int {
-        try world.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT hard_bounces FROM member WHERE email = ?", arguments: [email]) ?? -1 }
-    }
-
-    func records() throws -> Int { try world.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM inbound_message") ?? 0 } }
-}
-
 @Suite("Inbound messages: what each one does, exactly once")
 struct InboxProcessorTests {
     @Test("a bounce report fails the message it names and counts against its recipient, like a 5.1.1 at RCPT time",
           arguments: ["postfix-bounce.eml", "m365-bounce.eml", "qmail-bounce.eml"])
     func bounceCounts(fixture: String) throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         let result = try w.handle(fixture, claim: claim, uid: 1)
         #expect(result.actedNow)
@@ -54,7 +27,7 @@ struct InboxProcessorTests {
 
     @Test("the same report read again, under its UID or after a UIDVALIDITY change, is never acted on twice")
     func exactlyOnce() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         _ = try w.handle("postfix-bounce.eml", claim: claim, uid: 1)
         let again = try w.handle("postfix-bounce.eml", claim: claim, uid: 1)
@@ -73,7 +46,7 @@ struct InboxProcessorTests {
 
     @Test("an unsubscribe email seen again under a new UID (delivered twice, or moved back into the folder) after the person rejoined the stream does nothing; a new email with the same token does")
     func sameMessageAgainAfterRejoining() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         let memberID = try #require(claim.memberID)
         let address = try EmailAddress(claim.recipient)
@@ -104,7 +77,7 @@ struct InboxProcessorTests {
 
     @Test("a second, different report for a message already failed changes nothing; bounce_limit reports mark the member bounced")
     func bounceLimit() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         _ = try w.handle("postfix-bounce.eml", claim: claim, uid: 1)
         let second = try w.handle("m365-bounce.eml", claim: claim, uid: 2)
@@ -123,7 +96,7 @@ struct InboxProcessorTests {
 
     @Test("a delayed report and a temporary failure change nothing; a policy refusal fails the message without counting")
     func delayedAndRejected() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let delayed = try w.handle("delayed.eml", claim: w.sent[0], uid: 1)
         #expect(delayed.record.state == .handled)
         #expect(try w.world.delivery(w.sent[0]).state == .sent)
@@ -138,7 +111,7 @@ struct InboxProcessorTests {
 
     @Test("a report whose recipient is not the named message's, or that names no message of ours, is left for the coordinator")
     func forgedOrForeign() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         let text = try InboundFixtures.text("postfix-bounce.eml", messageID: claim.messageID, recipient: "someone.else@example.org")
         let forged = try w.processor.handle(Array(text.utf8), at: w.place(1), now: testNow)
@@ -153,7 +126,7 @@ struct InboxProcessorTests {
 
     @Test("an unsubscribe email with a valid token unsubscribes (from its stream), recorded as 'unsubscribe email'; a bad token does nothing")
     func unsubscribe() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         let memberID = try #require(claim.memberID)
         let token = testKey.write(LinkToken(.unsubscribe, scope: .stream(.monthlyUpdate), id: memberID))
@@ -180,7 +153,7 @@ struct InboxProcessorTests {
 
     @Test("an automatic reply and a person's question are left for the coordinator and change nothing")
     func leftForCoordinator() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let auto = try w.handle("auto-reply.eml", claim: w.sent[0], uid: 1)
         #expect(auto.record.kind == "auto-reply")
         #expect(auto.record.state == .forCoordinator)
@@ -192,7 +165,7 @@ struct InboxProcessorTests {
 
     @Test("a message whose handling fails is retried up to the limit, then left for a person")
     func failureLimit() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         var record = try w.world.db.recordInboundFailure(at: w.place(9), messageID: "m@example.org", kind: "other", problem: "disk full", limit: 3, now: testNow)
         #expect(record.state == .failing)
         record = try w.world.db.recordInboundFailure(at: w.place(9), messageID: "m@example.org", kind: "other", problem: "disk full", limit: 3, now: testNow)
@@ -211,7 +184,7 @@ struct InboxProcessorTests {
 
     @Test("erasure removes the inbound records that concern the person; export lists them first")
     func erasureAndExport() throws {
-        let w = try InboxWorld()
+        let w = try InboundWorld()
         let claim = w.sent[0]
         _ = try w.handle("postfix-bounce.eml", claim: claim, uid: 1)
         let export = try w.world.db.export(EmailAddress(claim.recipient), key: testKey, controller: "CoP", now: testNow)
