@@ -94,69 +94,6 @@ public final class MailingMessageBuilder: MessageBuilder, @unchecked Sendable {
     }
 }
 
-/// The per-recipient parts of a rendered layout.
-enum Slot: Int, CaseIterable {
-    case greeting, unsubscribeLink, footer
-
-    /// A private-use character pair that neither Markdown nor Mustache escaping touches.
-    var marker: String { "\u{E000}\(rawValue)\u{E001}" }
-}
-
-/// A rendered layout split at its slots.
-struct SlottedText: Sendable {
-    private enum Piece: Sendable {
-        case literal(String)
-        case slot(Slot)
-    }
-    private let pieces: [Piece]
-
-    init(_ rendered: String) {
-        var pieces: [Piece] = []
-        var rest = Substring(rendered)
-        while let start = rest.range(of: "\u{E000}") {
-            pieces.append(.literal(String(rest[..<start.lowerBound])))
-            let afterStart = rest[start.upperBound...]
-            guard let end = afterStart.firstIndex(of: "\u{E001}"), let n = Int(afterStart[..<end]), let slot = Slot(rawValue: n) else {
-                rest = afterStart
-                continue
-            }
-            pieces.append(.slot(slot))
-            rest = afterStart[afterStart.index(after: end)...]
-        }
-        pieces.append(.literal(String(rest)))
-        self.pieces = pieces
-    }
-
-    func fill(_ values: [Slot: String], escape: Bool) -> String {
-        var out = ""
-        for piece in pieces {
-            switch piece {
-            case .literal(let text): out += text
-            case .slot(let slot):
-                let value = values[slot] ?? ""
-                out += escape ? Self.escapeHTML(value) : value
-            }
-        }
-        return out
-    }
-
-    static func escapeHTML(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
-}
-
 /// A previewed message: its parts, and the exact bytes that would be sent.
 public struct MessagePreview: Sendable {
     /// The message before MIME encoding (headers, text, HTML, attachments, calendar).

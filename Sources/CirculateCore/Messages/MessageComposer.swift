@@ -56,11 +56,12 @@ public enum MessageComposer {
         }
 
         let alternative = "=_circulate_\(boundarySeed)_alt"
-        switch (message.htmlBody, message.attachments.isEmpty && message.calendar == nil) {
+        let text = Body.text(of: message)
+        switch (Body.html(of: message), message.attachments.isEmpty && message.calendar == nil) {
         case (nil, true):
-            appendTextEntity("plain", message.textBody, to: &writer, terminated: true)
+            appendTextEntity("plain", text, to: &writer, terminated: true)
         case (let html?, true):
-            try appendAlternativeEntity(text: message.textBody, html: html, calendar: nil, boundary: alternative,
+            try appendAlternativeEntity(text: text, html: html, calendar: nil, boundary: alternative,
                                         to: &writer)
             writer.appendRaw("\r\n")
         case (let html, false):
@@ -69,10 +70,10 @@ public enum MessageComposer {
             try appendMultipartHeader("mixed", boundary: mixed, to: &writer)
             writer.appendRaw("--\(mixed)\r\n")
             if html != nil || message.calendar != nil {
-                try appendAlternativeEntity(text: message.textBody, html: html, calendar: message.calendar,
+                try appendAlternativeEntity(text: text, html: html, calendar: message.calendar,
                                             boundary: alternative, to: &writer)
             } else {
-                appendTextEntity("plain", message.textBody, to: &writer, terminated: false)
+                appendTextEntity("plain", text, to: &writer, terminated: false)
             }
             if let calendar = message.calendar {
                 writer.appendRaw("\r\n--\(mixed)\r\n")
@@ -161,18 +162,38 @@ public enum MessageComposer {
 
     /// A text part's headers, the blank line, and its quoted-printable content (without a final delimiter CRLF).
     private static func appendTextEntity(
-        _ subtype: String, _ text: String, to writer: inout HeaderWriter, terminated: Bool
+        _ subtype: String, _ body: Body, to writer: inout HeaderWriter, terminated: Bool
     ) {
         writer.field("Content-Type", "text/\(subtype); charset=utf-8")
         writer.field("Content-Transfer-Encoding", "quoted-printable")
         writer.end()
-        QuotedPrintable.encode(text, into: &writer.bytes, terminated: terminated)
+        switch body {
+        case .plain(let text):
+            QuotedPrintable.encode(text, into: &writer.bytes, terminated: terminated)
+        case .layout(let layout, let values, let escape):
+            layout.appendQuotedPrintable(values, escape: escape, into: &writer.bytes, terminated: terminated)
+        }
+    }
+
+    /// A text part's content: text as it is, or a prepared layout and the recipient's values (`FilledLayouts`).
+    private enum Body {
+        case plain(String)
+        case layout(SlottedText, [Slot: String], escape: Bool)
+
+        static func text(of message: OutgoingMessage) -> Body {
+            message.layouts.map { .layout($0.text, $0.values, escape: false) } ?? .plain(message.textBody)
+        }
+
+        static func html(of message: OutgoingMessage) -> Body? {
+            if let layouts = message.layouts { return layouts.html.map { .layout($0, layouts.values, escape: true) } }
+            return message.htmlBody.map { .plain($0) }
+        }
     }
 
     /// A multipart/alternative entity up to and including its close delimiter, without the CRLF after it (RFC 2046
     /// §5.1.1: the CRLF before a delimiter belongs to the delimiter, so part contents are written exactly).
     private static func appendAlternativeEntity(
-        text: String, html: String?, calendar: CalendarInvitation?, boundary: String, to writer: inout HeaderWriter
+        text: Body, html: Body?, calendar: CalendarInvitation?, boundary: String, to writer: inout HeaderWriter
     ) throws(CompositionError) {
         try appendMultipartHeader("alternative", boundary: boundary, to: &writer)
         writer.appendRaw("--\(boundary)\r\n")
@@ -286,8 +307,10 @@ public enum MessageComposer {
 
     /// Enough capacity that composing never reallocates: headers, quoted-printable's typical growth, base64's 4/3.
     private static func estimatedSize(_ message: OutgoingMessage) -> Int {
-        var size = 2048 + message.textBody.utf8.count * 9 / 8
-        if let html = message.htmlBody { size += 512 + html.utf8.count * 9 / 8 }
+        var size = 2048 + (message.layouts?.text.literalCount ?? message.textBody.utf8.count) * 9 / 8
+        if let html = message.layouts.map({ $0.html?.literalCount }) ?? message.htmlBody?.utf8.count {
+            size += 512 + html * 9 / 8
+        }
         for attachment in message.attachments {
             size += 1024 + attachment.data.count * 4 / 3 + attachment.data.count / 28
         }

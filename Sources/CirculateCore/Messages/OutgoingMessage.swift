@@ -38,6 +38,9 @@ public struct OutgoingMessage: Sendable {
     public var attachments: [Attachment]
     /// A calendar invitation (RFC 6047 iMIP), if any; it goes before `attachments`.
     public var calendar: CalendarInvitation?
+    /// The bodies as a mailing's prepared layouts and this recipient's values, which the composer encodes without
+    /// filling them first; when set, `textBody` and `htmlBody` are empty (`htmlBody` non-nil when there is HTML).
+    var layouts: FilledLayouts?
 
     /// Creates a message.
     public init(
@@ -65,6 +68,16 @@ public struct OutgoingMessage: Sendable {
         self.attachments = attachments
         self.calendar = calendar
     }
+}
+
+/// A mailing's prepared text and HTML layouts with one recipient's slot values (see `SlottedText`).
+struct FilledLayouts: Sendable {
+    /// The plain-text layout.
+    var text: SlottedText
+    /// The HTML layout, if the message has an HTML part.
+    var html: SlottedText?
+    /// The recipient's values for the slots.
+    var values: [Slot: String]
 }
 
 /// A file sent with a message, such as a report PDF (a calendar invitation goes in `OutgoingMessage.calendar`).

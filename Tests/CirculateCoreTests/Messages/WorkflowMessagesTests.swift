@@ -61,6 +61,17 @@ struct WorkflowMessagesTests {
             var results: [DeliveryResult] = []
             for claim in claims {
                 let message = try builder.build(claim)
+                // The builder encodes the prepared layouts line by line; filling them and encoding the whole text (the
+                // straightforward way, which `preview` uses) must give the very same bytes.
+                let mailing = try #require(mailings[claim.mailingID])
+                let prepared = try PreparedMailing(db.mailingContext(mailing, now: clock.now), templates: templates,
+                                                   configuration: config, now: clock.now)
+                let filled = try prepared.message(to: EmailAddress(claim.recipient), name: claim.recipientName,
+                                                  greeting: claim.greetingName, inRole: claim.inRole, memberID: claim.memberID,
+                                                  messageID: claim.messageID, date: clock.now, key: testKey)
+                #expect(filled.layouts == nil && !filled.textBody.isEmpty)
+                #expect(try MessageComposer.compose(filled, boundarySeed: String(claim.deliveryID)) == message.bytes,
+                        "\(mailing.kind) to \(claim.recipient)")
                 let outcome = sender.send(message.envelope, message: message.bytes, lastCheck: { .go })
                 guard case .accepted(let reply) = outcome else {
                     Issue.record("not written: \(claim.recipient)")

@@ -1,0 +1,62 @@
+import Testing
+@testable import CirculateCore
+
+@Suite("Slotted layouts: encoding line by line gives the bytes of filling and encoding the whole text")
+struct SlottedTextTests {
+    /// Text pieces that exercise quoted-printable's rules: line starts ("." and "From "), whitespace before a line
+    /// break, long lines that need soft breaks, "=", non-ASCII, every kind of line break.
+    static let fragments = [
+        "Dear ", ",\n", "\n", "\r\n", "\r", ".", ".\n", "From ", "From the river\n", "Fro", "m ", "  \n", "\t", " ",
+        "=", "é", "Żółć ", "🌊", "<p>", "</p>\n", "&amp;", String(repeating: "x", count: 74), String(repeating: "y ", count: 40),
+        "https://example.org/u/2uk-AAAA", "plain words and more plain words ", "\n\n",
+    ]
+    static let values = [
+        "", "Ann Example", "Siân Ó Ceallaigh-Żółć", "O'Brien & <Sons> \"Ltd\"", "line\nbreak", "ends with cr\r",
+        "\nstarts with lf", ".dot", "From Ann", String(repeating: "z", count: 90), "trailing space ",
+        "mailto:cop@example.org?subject=unsubscribe%202uk-AAAA",
+    ]
+
+    @Test("random layouts and values: the same bytes, terminated or not, escaped or not")
+    func sameBytesAsWholeEncoding() {
+        var random = SplitMix64(state: 20_261_203)
+        for _ in 0..<3_000 {
+            var rendered = ""
+            for _ in 0..<Int.random(in: 0...30, using: &random) {
+                if Int.random(in: 0..<6, using: &random) == 0 {
+                    rendered += (Slot.allCases.randomElement(using: &random) ?? .footer).marker
+                } else {
+                    rendered += Self.fragments.randomElement(using: &random) ?? ""
+                }
+            }
+            let layout = SlottedText(rendered)
+            var values: [Slot: String] = [:]
+            for slot in Slot.allCases where Bool.random(using: &random) {
+                values[slot] = Self.values.randomElement(using: &random)
+            }
+            for escape in [false, true] {
+                for terminated in [false, true] {
+                    var expected: [UInt8] = [0x41]
+                    QuotedPrintable.encode(layout.fill(values, escape: escape), into: &expected, terminated: terminated)
+                    var actual: [UInt8] = [0x41]
+                    layout.appendQuotedPrintable(values, escape: escape, into: &actual, terminated: terminated)
+                    guard actual == expected else {
+                        Issue.record("differs for \(rendered.debugDescription) with \(values), escape \(escape), terminated \(terminated)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a slot's value is escaped in HTML only, and a text without slots is all encoded ahead")
+    func escapingAndLiteralCount() {
+        let layout = SlottedText("<p>Dear \(Slot.greeting.marker),</p>\n<p>News.</p>\n")
+        let values: [Slot: String] = [.greeting: "Ann & <Bo>"]
+        #expect(layout.fill(values, escape: true) == "<p>Dear Ann &amp; &lt;Bo&gt;,</p>\n<p>News.</p>\n")
+        #expect(layout.fill(values, escape: false) == "<p>Dear Ann & <Bo>,</p>\n<p>News.</p>\n")
+        #expect(layout.literalCount == "<p>Dear ,</p>\n<p>News.</p>\n".utf8.count)
+        var out: [UInt8] = []
+        SlottedText("no slots here\nat all\n").appendQuotedPrintable([:], escape: false, into: &out, terminated: true)
+        #expect(out == Array("no slots here\r\nat all\r\n".utf8))
+    }
+}
