@@ -120,7 +120,7 @@ extension OutboundQueue {
         return refusal.isEmpty ? .go : .stop(refusal)
     }
 
-    private static let lastCheckSQL = """
+    static let lastCheckSQL = """
         SELECT coalesce(CASE WHEN d.state <> '\(Delivery.State.sending.rawValue)' THEN 'the message is no longer being sent'
                              WHEN d.cancel_requested IS NOT NULL THEN d.cancel_requested
                              ELSE \(Eligibility.refusalSQL) END, '') AS refusal

@@ -47,12 +47,7 @@ extension AppDatabase {
     /// A read-only connection of its own for one worker thread's last checks: a warm page cache and no contention
     /// with the pool's readers (a pool reader per check showed up in profiles as cold page reads).
     public func makeLastChecker() throws -> LastChecker {
-        var config = Self.configuration()
-        config.readonly = true
-        // A check reads a few pages (the message, its mailing and person, their indexes): a small page cache per
-        // worker is enough, and the default 2 MB each would grow the daemon by that much per connection.
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
-        return LastChecker(queue: try DatabaseQueue(path: path, configuration: config))
+        try LastChecker(path: path, busyTimeout: Self.busyTimeout)
     }
 
     /// When the engine should next look at the queue.
