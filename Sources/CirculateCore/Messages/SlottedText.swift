@@ -11,7 +11,7 @@ enum Slot: Int, CaseIterable {
 /// A mailing's body is the same for every recipient except a few lines (the greeting, the unsubscribe link, the
 /// footer), so per message only those lines are filled and encoded; the rest is copied. Quoted-printable encodes each
 /// line on its own (a line break resets the column), so encoding the text in pieces that each end with a line feed
-/// gives exactly the bytes of encoding it whole, which `QuotedPrintableTests` and `SlottedTextTests` check.
+/// gives exactly the bytes of encoding it whole, which `SlottedTextTests` and `WorkflowMessagesTests` check.
 struct SlottedText: Sendable {
     private enum Piece: Sendable {
         case literal(String)
@@ -58,9 +58,8 @@ struct SlottedText: Sendable {
         var segments: [Segment] = []
         var fixed = ""
         var line: [Piece] = []
-        var lineHasSlot = false
         func endLine() {
-            if lineHasSlot {
+            if line.contains(where: { if case .slot = $0 { true } else { false } }) {
                 if !fixed.isEmpty {
                     segments.append(.encoded(QuotedPrintable.encode(fixed, terminated: false)))
                     fixed = ""
@@ -70,12 +69,10 @@ struct SlottedText: Sendable {
                 for case .literal(let text) in line { fixed += text }
             }
             line = []
-            lineHasSlot = false
         }
         for piece in pieces {
             guard case .literal(let text) = piece else {
                 line.append(piece)
-                lineHasSlot = true
                 continue
             }
             var rest = Substring(text)

@@ -51,10 +51,10 @@ public final class LastChecker: @unchecked Sendable {
         switch sqlite3_step(statement) {
         case SQLITE_ROW:
             let length = Int(sqlite3_column_bytes(statement, 0))
-            guard length > 0, let text = sqlite3_column_text(statement, 0) else { return .go }
-            return .stop(String(decoding: UnsafeBufferPointer(start: text, count: length), as: UTF8.self))
+            guard length > 0, let text = sqlite3_column_text(statement, 0) else { return OutboundQueue.lastCheck(refusal: "") }
+            return OutboundQueue.lastCheck(refusal: String(decoding: UnsafeBufferPointer(start: text, count: length), as: UTF8.self))
         case SQLITE_DONE:
-            return .stop(OutboundQueue.erased)
+            return OutboundQueue.lastCheck(refusal: nil)
         case let code:
             return .unknown("the database could not be read for the last check (SQLite error \(code): \(String(cString: sqlite3_errmsg(connection))))")
         }

@@ -114,9 +114,12 @@ extension OutboundQueue {
     /// handed over: is it still claimed and not cancelled, and may its recipient still receive it?
     static func lastCheck(_ db: Database, delivery id: Int64) throws -> LastCheck {
         // One text column, "" for go: no row object per check (two checks per message showed in profiles).
-        guard let refusal = try String.fetchOne(db.cachedStatement(sql: lastCheckSQL), arguments: [id]) else {
-            return .stop(erased)
-        }
+        lastCheck(refusal: try String.fetchOne(db.cachedStatement(sql: lastCheckSQL), arguments: [id]))
+    }
+
+    /// What `lastCheckSQL`'s one column means: no row (the person was erased), "" (go), or the reason to stop.
+    static func lastCheck(refusal: String?) -> LastCheck {
+        guard let refusal else { return .stop(erased) }
         return refusal.isEmpty ? .go : .stop(refusal)
     }
 
