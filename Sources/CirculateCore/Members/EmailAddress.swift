@@ -23,6 +23,17 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses and checks an address typed by a person or read from a sheet; surrounding spaces are ignored.
     public init(_ raw: String) throws(AddressError) {
+        // The daemon parses every recipient it sends to: the common plain address takes a byte-level path; anything
+        // it does not accept (errors included) goes through the full rules below, which say what is wrong.
+        if let simple = Self.simpleASCII(raw) {
+            self = simple
+        } else {
+            try self.init(byFullRules: raw)
+        }
+    }
+
+    /// Parses `raw` by the full rules alone (Unicode, trimming, every refusal with its reason).
+    init(byFullRules raw: String) throws(AddressError) {
         let text = TextField.trimmingSpaces(raw)
         guard !text.isEmpty else { throw AddressError(input: raw, reason: .empty) }
         // ASCII is checked byte by byte (the daemon parses every recipient; Unicode property lookups showed in
@@ -63,6 +74,78 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         } else {
             let typedASCII = (try? Self.checkDomain(typedDomain, input: raw).1) ?? ascii
             typedKey = "\(typedLocal.lowercased())@\(typedASCII)"
+        }
+    }
+
+    private init(localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain
+        asciiDomain = domain
+        typedKey = nil
+    }
+
+    /// The address if it is plain ASCII that the full rules would accept unchanged but for lower-casing the domain:
+    /// no surrounding spaces, a dot-atom local part, LDH labels, no trailing root dot. Nil for anything else, which the
+    /// full rules then parse (and explain), so the two paths can never disagree on an address this one accepts
+    /// (`EmailAddressTests` compares them).
+    static func simpleASCII(_ text: String) -> EmailAddress? {
+        let dot = UInt8(ascii: "."), hyphen = UInt8(ascii: "-")
+        return text.utf8.withContiguousStorageIfAvailable { bytes -> EmailAddress? in
+            guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0, at <= 64 else { return nil }
+            var previous = dot  // a leading dot is refused like a doubled one
+            for byte in bytes[..<at] {
+                guard byte == dot ? previous != dot : isAtext(byte) else { return nil }
+                previous = byte
+            }
+            guard previous != dot else { return nil }
+            var domain = [UInt8]()
+            domain.reserveCapacity(bytes.count - at - 1)
+            var labels = 0, labelLength = 0, labelAllDigits = true
+            previous = dot
+            for var byte in bytes[(at + 1)...] {
+                if byte == dot {
+                    guard labelLength > 0, previous != hyphen else { return nil }
+                    labels += 1
+                    labelLength = 0
+                    labelAllDigits = true
+                } else {
+                    guard isLDH(byte), labelLength > 0 || byte != hyphen, labelLength < 63 else { return nil }
+                    labelLength += 1
+                    labelAllDigits = labelAllDigits && byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+                    if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 0x20 }
+                }
+                domain.append(byte)
+                previous = byte
+            }
+            // The last label: present (a trailing root dot takes the full path), not ending in a hyphen, not all digits.
+            guard labelLength > 0, previous != hyphen, !labelAllDigits, labels >= 1, domain.count <= 253 else { return nil }
+            return EmailAddress(localPart: String(decoding: bytes[..<at], as: UTF8.self),
+                                domain: String(decoding: domain, as: UTF8.self))
+        } ?? nil
+    }
+
+    /// A letter, digit or one of RFC 5322's atext specials (the dot is handled apart).
+    private static func isAtext(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"),
+             UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// A letter, digit or hyphen: what an ASCII domain label may hold.
+    private static func isLDH(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"):
+            true
+        default:
+            false
         }
     }
 

@@ -68,21 +68,22 @@ extension OutboundQueue {
         var claims: [Claim] = []
         var emptied: Set<Int64> = []
         for row in rows {
-            let id: Int64 = row["id"]
-            if let refusal: String = row["refusal"] {
+            // Columns by position (`claimSQL`'s order): looking each up by name lower-cases the name on every read.
+            let id: Int64 = row[0]
+            if let refusal: String = row[13] {
                 try cancel.execute(arguments: [refusal, stamp, id])
-                emptied.insert(row["mailing_id"])
+                emptied.insert(row[1])
                 continue
             }
             if reserveRate { try RateAccounting.reserve(db, delivery: id, at: now) }
-            let memberEmail: String? = row["email"]
-            claims.append(Claim(deliveryID: id, mailingID: row["mailing_id"], memberID: row["member_id"],
-                                kind: try row.decode(Mailing.Kind.self, forColumn: "kind"),
-                                recipient: memberEmail ?? row["recipient"], recipientName: row["name"] ?? "",
-                                greetingName: row["known_as"] ?? "",
-                                inRole: (row["lawful_basis"] as String?) == LawfulBasis.legitimateInterest.rawValue,
-                                messageID: row["message_id"], attempt: (row["attempts"] as Int) + 1, queuedAt: row["queued_at"],
-                                doubts: row["doubts"]))
+            let memberEmail: String? = row[9]
+            claims.append(Claim(deliveryID: id, mailingID: row[1], memberID: row[2],
+                                kind: try row.decode(Mailing.Kind.self, atIndex: 8),
+                                recipient: memberEmail ?? row[3], recipientName: row[10] ?? "",
+                                greetingName: row[11] ?? "",
+                                inRole: (row[12] as String?) == LawfulBasis.legitimateInterest.rawValue,
+                                messageID: row[4], attempt: (row[5] as Int) + 1, queuedAt: row[6],
+                                doubts: row[7]))
         }
         // One statement for the whole claim: per-row updates showed in profiles as statement overhead.
         if !claims.isEmpty {
@@ -95,7 +96,7 @@ extension OutboundQueue {
         return claims
     }
 
-    /// Due messages in order. CROSS JOIN keeps SQLite on the `delivery_due` index (a join on the mailing first would
+    /// Due messages in order (`claim` reads the columns by position: keep the two in step). CROSS JOIN keeps SQLite on the `delivery_due` index (a join on the mailing first would
     /// read every message of a large mailing and sort them on each claim). Test messages are never claimed: `send-test`
     /// sends its own.
     static let claimSQL = """

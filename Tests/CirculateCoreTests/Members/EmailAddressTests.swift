@@ -87,4 +87,33 @@ struct EmailAddressTests {
         #expect(!a.hasASCIILocalPart)
         #expect(try EmailAddress("zoe@example.org").hasASCIILocalPart)
     }
+
+    @Test("the byte-level path for plain addresses agrees with the full rules on 20,000 random near-addresses")
+    func simplePathAgrees() throws {
+        // Pieces chosen to sit on every edge the byte-level path decides: dots, hyphens, digits, case, atext specials,
+        // spaces, a second @, a trailing root dot, label and part lengths, non-ASCII text.
+        let rare = ["..", "+", "_", "!", "~", "{", "@", " ", "\t", "é", "(", "\"", "[", String(repeating: "b", count: 62),
+                    String(repeating: "c", count: 63), String(repeating: "d", count: 64)]
+        let common = ["a", "Z", "0", "9", ".", "-", "xn--bcher-kva", "example", "ORG", "org", "123"]
+        let pieces = rare + common + common + common + common
+        var generator = SplitMix64(state: 11)
+        var simple = 0
+        for _ in 0..<20_000 {
+            let local = (0..<Int.random(in: 0...3, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let domain = (0..<Int.random(in: 0...4, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let text = Bool.random(using: &generator) ? "\(local)@\(domain)" : "\(local)@\(domain).org"
+            let full = Result { () throws(AddressError) in try EmailAddress(byFullRules: text) }
+            guard let fast = EmailAddress.simpleASCII(text) else { continue }
+            simple += 1
+            // Whatever the byte-level path accepts, the full rules accept, with the same parts and keys.
+            #expect(try full.get() == fast, "\(text)")
+            #expect(try full.get().typedKey == fast.typedKey, "\(text)")
+            #expect(try full.get().key == fast.key, "\(text)")
+        }
+        // And it does take the common case: the mix is weighted towards plain pieces, so that thousands of texts are.
+        #expect(simple > 1_000, "\(simple)")
+        for plain in ["alex.morgan+cop@Example.ORG", "member9999@example.org", "a@b.co", "x_y@sub.xn--bcher-kva.example"] {
+            #expect(EmailAddress.simpleASCII(plain) == (try EmailAddress(byFullRules: plain)), "\(plain)")
+        }
+    }
 }

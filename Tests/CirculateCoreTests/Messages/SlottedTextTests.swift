@@ -59,4 +59,16 @@ struct SlottedTextTests {
         SlottedText("no slots here\nat all\n").appendQuotedPrintable([:], escape: false, into: &out, terminated: true)
         #expect(out == Array("no slots here\r\nat all\r\n".utf8))
     }
+
+    @Test("HTML escaping: the five characters become references, everything else (non-ASCII too) is kept", arguments: [
+        ("Ann Example", "Ann Example"),
+        ("", ""),
+        ("O'Brien & <Sons> \"Ltd\"", "O&#39;Brien &amp; &lt;Sons&gt; &quot;Ltd&quot;"),
+        ("Siân Ó Ceallaigh-Żółć 🌊 & co", "Siân Ó Ceallaigh-Żółć 🌊 &amp; co"),
+        ("&amp;", "&amp;amp;"),
+        ("<<>>", "&lt;&lt;&gt;&gt;"),
+    ])
+    func escapesHTML(input: String, expected: String) {
+        #expect(SlottedText.escapeHTML(input) == expected)
+    }
 }

@@ -198,6 +198,18 @@ struct QueueDefinitionTests {
         }
     }
 
+    @Test("the last check, run twice per message, builds no temporary table when it runs")
+    func lastCheckProgram() throws {
+        let scratch = try Scratch()
+        let db = try scratch.database()
+        let opcodes = try db.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN " + OutboundQueue.lastCheckSQL, arguments: [1]).map { $0["opcode"] as String }
+        }
+        #expect(opcodes.contains("ResultRow"))
+        // An `IN (...)` list of three or more values is an ephemeral b-tree made afresh on every run of the statement.
+        #expect(!opcodes.contains("OpenEphemeral"), "\(opcodes)")
+    }
+
     @Test("eligibility is one definition: the SQL that queues and the SQL that checks are made from the same rules")
     func eligibility() {
         for rule in Eligibility.rules {
