@@ -123,6 +123,8 @@ public final class DeliveryEngine: @unchecked Sendable {
         /// Whether the relay has answered since the start or the last relay problem. Until it has, one message at a
         /// time: an outage ends with one probe, not with every connection failing its AUTH at once.
         var relayAnswered = false
+        /// The outcomes waiting include a relay problem: the next turn records them (and the pause) at once.
+        var relayTrouble = false
         var lastPrune = Date.distantPast
         /// The database problem being ridden out, and the current wait.
         var storageProblem: (since: Date, wait: TimeInterval)?
@@ -156,26 +158,58 @@ public final class DeliveryEngine: @unchecked Sendable {
         logger.info("delivery stopped")
     }
 
-    /// One turn: claim what is due (if there is room), collect outcomes, record them in batches, or idle.
+    /// One turn: one transaction records the outcomes that are due, gives back what the workers will not send and
+    /// claims what is due (if there is room); then outcomes are collected, or the engine idles.
     private func turn(_ loop: inout Loop) throws {
-        if !loop.giveBack.isEmpty {
-            try database.giveBack(loop.giveBack, now: clock())
+        let now = clock()
+        let window = loop.relayAnswered ? settings.window : 1
+        let recording = !loop.pending.isEmpty && (loop.relayTrouble || loop.pending.count >= settings.recordBatch
+            || loop.pending.count == loop.inFlight - loop.giveBack.count
+            || now.timeIntervalSince(loop.firstPendingAt) >= settings.recordDelay)
+        let unrecorded = loop.inFlight - loop.giveBack.count - (recording ? loop.pending.count : 0)
+        // Claim when at least half the window is free (fewer, larger claims), and not while relay trouble is being
+        // recorded (the pause it writes would stop the claim anyway).
+        let claiming = !loop.relayTrouble && (now >= loop.checkAt || unrecorded > 0)
+            && window - unrecorded >= max(1, window / 2)
+        var claimed: [Claim] = []
+        if recording || claiming || !loop.giveBack.isEmpty {
+            var step = DeliveryTurn(now: now, lateLimit: settings.lateLimit)
+            step.giveBack = loop.giveBack
+            if recording {
+                step.results = loop.pending
+                step.reopen = loop.reopen
+            }
+            if claiming {
+                step.claimRoom = window - unrecorded
+                step.rateLimits = settings.rateLimits
+                step.pruneRateLog = !settings.rateLimits.isEmpty && now.timeIntervalSince(loop.lastPrune) > 600
+            }
+            let outcome = try database.deliveryTurn(step, policy: settings.policy)
+            // Committed: only now does the loop's state follow.
+            if step.pruneRateLog { loop.lastPrune = now }
             loop.inFlight -= loop.giveBack.count
             loop.giveBack.removeAll()
-        }
-        let now = clock()
-        var claimed: [Claim] = []
-        let window = loop.relayAnswered ? settings.window : 1
-        // Claim when at least half the window is free (fewer, larger claim transactions).
-        if (now >= loop.checkAt || loop.inFlight > 0) && window - loop.inFlight >= max(1, window / 2) {
-            for mailing in try database.startDueMailings(now: now, lateLimit: settings.lateLimit) {
+            if recording {
+                loop.inFlight -= loop.pending.count
+                loop.pending.removeAll(keepingCapacity: true)
+                loop.reopen.removeAll()
+                loop.relayTrouble = false
+            }
+            log(outcome.events)
+            for mailing in outcome.held {
                 logger.warning("mailing \(mailing.id ?? 0) is held: it was due at \(mailing.sendAfter) and is too late to send unasked; see `circulate queue status`")
             }
-            if let pause = try database.relayPause(), pause.until > now {
+            if let pause = outcome.pause {
                 loop.checkAt = min(pause.until, now.addingTimeInterval(settings.pollInterval))
                 loop.relayAnswered = false
-            } else {
-                claimed = try claim(&loop, room: window - loop.inFlight, now: now)
+            } else if claiming {
+                claimed = outcome.claimed
+                loop.inFlight += claimed.count
+                if !claimed.isEmpty {
+                    jobs.resume()
+                    jobs.push(claimed)
+                }
+                loop.checkAt = outcome.nextCheck ?? now
             }
         }
         // Collect outcomes; wait for them only when there is nothing else to do.
@@ -201,26 +235,17 @@ public final class DeliveryEngine: @unchecked Sendable {
             default: break
             }
         }
-        if relayTrouble { loop.relayAnswered = false }
+        if relayTrouble {
+            // One outage, one pause: what the workers have not started goes back untouched, with the next turn's
+            // record (which writes the pause).
+            loop.relayAnswered = false
+            loop.relayTrouble = true
+            jobs.hold()
+            loop.giveBack += jobs.removeAll()
+        }
         if !tally.isEmpty { tallyObserver(tally) }
         if !finished.isEmpty && loop.pending.isEmpty { loop.firstPendingAt = clock() }
         loop.pending += finished
-        let due = loop.pending.count >= settings.recordBatch || loop.pending.count == loop.inFlight || relayTrouble
-            || clock().timeIntervalSince(loop.firstPendingAt) >= settings.recordDelay
-        if !loop.pending.isEmpty && due {
-            log(try database.record(loop.pending, reopen: loop.reopen, policy: settings.policy))
-            loop.inFlight -= loop.pending.count
-            loop.pending.removeAll(keepingCapacity: true)
-            loop.reopen.removeAll()
-            if relayTrouble {
-                // One outage, one pause: what the workers have not started goes back untouched.
-                jobs.hold()
-                loop.giveBack = jobs.removeAll()
-                try database.giveBack(loop.giveBack, now: clock())
-                loop.inFlight -= loop.giveBack.count
-                loop.giveBack.removeAll()
-            }
-        }
         if claimed.isEmpty && finished.isEmpty && loop.inFlight == 0 {
             // A quiet moment: finish clearing the write-ahead log if an erasure could not (another process was reading).
             if database.finishPendingLogCleanup(wait: false) == true {
@@ -230,33 +255,6 @@ public final class DeliveryEngine: @unchecked Sendable {
             // New work queued by the CLI shows in the queue's next due time (a cheap indexed read).
             if let next = try database.nextWakeUp(), next <= clock() { loop.checkAt = clock() }
         }
-    }
-
-    /// Claims up to `room` due messages (fewer if the relay's rate limits say so) and hands them to the workers.
-    private func claim(_ loop: inout Loop, room: Int, now: Date) throws -> [Claim] {
-        var room = room
-        var limiter: RateLimiter?
-        if !settings.rateLimits.isEmpty {
-            if now.timeIntervalSince(loop.lastPrune) > 600 {
-                try database.pruneRateLog(windows: settings.rateLimits, now: now)
-                loop.lastPrune = now
-            }
-            var current = try database.rateLimiter(windows: settings.rateLimits, now: now)
-            room = min(room, current.allowance(now: now))
-            limiter = current
-        }
-        let claimed = try database.claimDue(limit: room, now: now, reserveRate: limiter != nil)
-        loop.inFlight += claimed.count
-        if !claimed.isEmpty { jobs.resume() }
-        jobs.push(claimed)
-        if !claimed.isEmpty {
-            loop.checkAt = now
-        } else {
-            var next = try database.nextWakeUp() ?? .distantFuture
-            if var limiter, room == 0, next <= now { next = limiter.nextSlot(now: now) }
-            loop.checkAt = max(now, next)
-        }
-        return claimed
     }
 
     /// Backs off after a database problem that may pass (busy, disk full, I/O), saying so once and then every so often.

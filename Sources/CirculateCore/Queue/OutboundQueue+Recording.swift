@@ -10,7 +10,7 @@ extension OutboundQueue {
         var events: [QueueEvent] = []
         var touched: Set<Int64> = []
         var relayAnswered = false
-        var pause = try RelayPause.fetchOne(db)
+        var pause = try currentPause(db)
         var pauseChanged = false
         let current = try db.cachedStatement(sql: "SELECT state, cancel_requested, member_id FROM delivery WHERE id = ?")
         let update = try db.cachedStatement(sql: """

@@ -23,6 +23,11 @@ extension AppDatabase {
         return try write { db in try OutboundQueue.record(db, results, reopen: reopen, policy: policy) }
     }
 
+    /// One delivery turn in one write transaction; see `DeliveryTurn`.
+    public func deliveryTurn(_ turn: DeliveryTurn, policy: RecordingPolicy) throws -> DeliveryTurn.Outcome {
+        try write { db in try OutboundQueue.work(db, turn, policy: policy) }
+    }
+
     /// Puts claimed messages that never reached the relay back as they were.
     public func giveBack(_ claims: [Claim], now: Date) throws {
         guard !claims.isEmpty else { return }
@@ -69,11 +74,6 @@ extension AppDatabase {
     /// At the daemon's start: the rate log made whole from the queue (see `RateAccounting.rebuild`).
     public func rebuildRateLog(windows: [RateWindow], now: Date) throws {
         try write { db in try RateAccounting.rebuild(db, windows: windows, now: now) }
-    }
-
-    /// Drops rate-log entries too old to matter.
-    public func pruneRateLog(windows: [RateWindow], now: Date) throws {
-        try write { db in try RateAccounting.prune(db, windows: windows, now: now) }
     }
 
     // MARK: - Test messages (send-test)
