@@ -18,12 +18,9 @@ extension OutboundQueue {
                    doubts = ?, updated_at = ?
             WHERE id = ?
             """)
-        // The common outcome in one statement: delivered, still being sent, and its person not erased meanwhile.
-        let delivered = try db.cachedStatement(sql: """
-            UPDATE delivery SET state = '\(Delivery.State.sent.rawValue)', reply_code = ?,
-                   reply = ?, failure = NULL, doubts = ?, updated_at = ?
-            WHERE id = ? AND state = '\(Delivery.State.sending.rawValue)' AND (cancel_requested IS NULL OR cancel_requested <> ?)
-            """)
+        // The common outcome, for the whole batch at once: delivered, still being sent, and its person not erased
+        // meanwhile. Those it did not mark take the path below, in order.
+        let marked = try markDelivered(db, results)
         // People whose message was delivered start their bounce count again; done in one statement per run of them
         // (before any bounce of the same batch is counted, so that the order of outcomes is kept).
         var clearBounces: [Int64] = []
@@ -42,14 +39,10 @@ extension OutboundQueue {
             var disposition = Disposition.of(result.outcome)
             if claim.kind == .test { disposition = testDisposition(disposition) }
             let code = replyCode(result.outcome)
-            if case .sent(let reply) = disposition {
-                try delivered.execute(arguments: [code ?? 250, Redaction.maskingAddresses(in: String(reply.prefix(500))), claim.doubts,
-                                                  StoredTimestamp.databaseValue(now), claim.deliveryID, erased])
-                if db.changesCount == 1 {
-                    relayAnswered = true
-                    if let member = claim.memberID { clearBounces.append(member) }
-                    continue
-                }
+            if case .sent = disposition, marked.contains(claim.deliveryID) {
+                relayAnswered = true
+                if let member = claim.memberID { clearBounces.append(member) }
+                continue
             }
             guard let row = try Row.fetchOne(current, arguments: [claim.deliveryID]),
                   row["state"] == Delivery.State.sending.rawValue else { continue }
@@ -159,6 +152,42 @@ extension OutboundQueue {
         }
         return events
     }
+
+    /// Marks the delivered messages among `results` sent, those still being sent and not of a person erased meanwhile,
+    /// in statements of `markChunk` rows (padded, so that one cached statement serves every batch); returns the ones it
+    /// marked. One UPDATE per message showed in profiles as statement overhead.
+    private static func markDelivered(_ db: Database, _ results: [DeliveryResult]) throws -> Set<Int64> {
+        var rows: [DatabaseValue] = []
+        for result in results {
+            var disposition = Disposition.of(result.outcome)
+            if result.claim.kind == .test { disposition = testDisposition(disposition) }
+            guard case .sent(let reply) = disposition else { continue }
+            rows += [result.claim.deliveryID.databaseValue, (replyCode(result.outcome) ?? 250).databaseValue,
+                     Redaction.maskingAddresses(in: String(reply.prefix(500))).databaseValue, result.claim.doubts.databaseValue,
+                     StoredTimestamp.databaseValue(result.finishedAt)]
+        }
+        guard !rows.isEmpty else { return [] }
+        let statement = try db.cachedStatement(sql: """
+            UPDATE delivery SET state = '\(Delivery.State.sent.rawValue)', reply_code = v.column2, reply = v.column3, failure = NULL,
+                   doubts = v.column4, updated_at = v.column5
+            FROM (VALUES \(Array(repeating: "(?, ?, ?, ?, ?)", count: markChunk).joined(separator: ", "))) AS v
+            WHERE delivery.id = v.column1 AND delivery.state = '\(Delivery.State.sending.rawValue)'
+              AND (delivery.cancel_requested IS NULL OR delivery.cancel_requested <> ?)
+            RETURNING delivery.id
+            """)
+        var marked: Set<Int64> = []
+        let width = 5 * markChunk
+        for start in stride(from: 0, to: rows.count, by: width) {
+            var chunk = Array(rows[start..<min(start + width, rows.count)])
+            // Padding rows name no message (ids are positive).
+            while chunk.count < width { chunk += [(-1).databaseValue, .null, .null, 0.databaseValue, .null] }
+            marked.formUnion(try Int64.fetchAll(statement, arguments: StatementArguments(chunk + [erased.databaseValue])))
+        }
+        return marked
+    }
+
+    /// Rows per statement of `markDelivered`: a record batch at one connection is 32 messages.
+    private static let markChunk = 32
 
     /// A test message is a one-off: it never waits for a retry, never pauses the relay, never counts as a bounce.
     private static func testDisposition(_ disposition: Disposition) -> Disposition {

@@ -371,6 +371,32 @@ struct QueueTests {
         #expect(outcome == WithdrawalOutcome(stopped: 2, alreadySent: 1, stillSending: 0))
     }
 
+    @Test("a batch of 70 deliveries (more than one marking statement): each sent with its reply, an erased person's deleted, bounce counts cleared")
+    func largeDeliveredBatch() throws {
+        let w = try QueueWorld()
+        for i in 0..<67 {
+            _ = try w.db.addMember(person("many\(i)@example.org", tags: ["member"]), grant: grant(), key: testKey, rejoin: false, now: testNow)
+        }
+        _ = try w.db.enqueue(w.announcement(), domain: "example.org", now: testNow)
+        _ = try w.db.startDueMailings(now: testNow, lateLimit: 3600)
+        let c = try w.db.claimDue(limit: 100, now: testNow).sorted { $0.deliveryID < $1.deliveryID }
+        #expect(c.count == 70)
+        let bouncing = try #require(c[40].memberID)
+        try w.db.pool.write { try $0.execute(sql: "UPDATE member SET hard_bounces = 1 WHERE id = ?", arguments: [bouncing]) }
+        let erased = try #require(c[33].recipient)
+        _ = try w.db.erase(EmailAddress(erased), key: testKey, erasedBy: "sam", now: testNow)
+        let cancelled = try w.db.cancelMailing(c[0].mailingID, now: testNow)
+        #expect(cancelled.inFlight.count == 69)
+        try w.record(c.enumerated().map { ($1, .accepted(reply: "250 2.0.0 queued as Q\($0)")) })
+        #expect(try w.states() == ["sent": 69], "the relay had them all before the cancellation; the erased person's row is gone")
+        for (index, claim) in c.enumerated() where index != 33 {
+            #expect(try w.delivery(claim).reply == "250 2.0.0 queued as Q\(index)")
+            #expect(try w.delivery(claim).replyCode == 250)
+        }
+        let count = try w.db.pool.read { try Int.fetchOne($0, sql: "SELECT hard_bounces FROM member WHERE id = ?", arguments: [bouncing]) }
+        #expect(count == 0)
+    }
+
     @Test("claimed messages a worker never started go back as they were; an erased person's are deleted")
     func giveBack() throws {
         let w = try QueueWorld()
