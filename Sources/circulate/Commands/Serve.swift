@@ -26,6 +26,10 @@ extension Circulate {
             // message, a fifth of the daemon's CPU in the benchmark. Keeping up to 512 KB per heap ends that (0 faults,
             // about 120 µs less CPU a message) for at most that much more memory per sending thread.
             MemoryTuning.keepFreedHeapUpTo(512 * 1024)
+            // With the trim threshold set, glibc no longer raises its mapping threshold by itself: libcurl's 128 KB
+            // scratch buffer was then mapped and unmapped for every message (two system calls, page faults, and at 4
+            // connections a TLB shootdown across cores each time).
+            MemoryTuning.mapBlocksFrom(512 * 1024)
             #endif
             // A CIRCULATE_NOW that does not parse falls back to the system clock here; the setup below refuses it.
             let clock: @Sendable () -> Date = (try? ProcessClock.from(environment: ProcessInfo.processInfo.environment)) ?? { @Sendable in Date() }
