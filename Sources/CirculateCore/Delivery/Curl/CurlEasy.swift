@@ -308,10 +308,15 @@ final class CurlTransfer {
             append(0x20)
             start = min(4, end)  // a continuation line's code repeats the first line's
         }
-        for index in start..<end {
-            let byte = line[index]
-            // Keep printable ASCII and UTF-8; anything else from the wire becomes a space in logs.
-            append(byte >= 0x20 && byte != 0x7F ? byte : 0x20)
+        // Copied whole (up to the limit), then controls made spaces: printable ASCII and UTF-8 are kept, anything
+        // else from the wire becomes a space in logs. Every reply of every message comes through here.
+        let taken = max(0, min(end - start, Self.replyLimit - reply.count))
+        if taken > 0 {
+            let from = reply.count
+            reply.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[start..<(start + taken)]))
+            for index in from..<reply.count where reply[index] < 0x20 || reply[index] == 0x7F {
+                reply[index] = 0x20
+            }
         }
         replyComplete = !continues
         if replyComplete { deadline = .now + watchdog.reply }
