@@ -36,8 +36,7 @@ extension OutboundQueue {
             if policy.rateAccounting {
                 try RateAccounting.settle(db, delivery: claim.deliveryID, startedAt: result.outcome.reachedRelay ? (result.startedAt ?? now) : nil)
             }
-            var disposition = Disposition.of(result.outcome)
-            if claim.kind == .test { disposition = testDisposition(disposition) }
+            let disposition = disposition(of: result)
             let code = replyCode(result.outcome)
             if case .sent = disposition, marked.contains(claim.deliveryID) {
                 relayAnswered = true
@@ -159,9 +158,7 @@ extension OutboundQueue {
     private static func markDelivered(_ db: Database, _ results: [DeliveryResult]) throws -> Set<Int64> {
         var rows: [DatabaseValue] = []
         for result in results {
-            var disposition = Disposition.of(result.outcome)
-            if result.claim.kind == .test { disposition = testDisposition(disposition) }
-            guard case .sent(let reply) = disposition else { continue }
+            guard case .sent(let reply) = disposition(of: result) else { continue }
             rows += [result.claim.deliveryID.databaseValue, (replyCode(result.outcome) ?? 250).databaseValue,
                      Redaction.maskingAddresses(in: String(reply.prefix(500))).databaseValue, result.claim.doubts.databaseValue,
                      StoredTimestamp.databaseValue(result.finishedAt)]
@@ -188,6 +185,12 @@ extension OutboundQueue {
 
     /// Rows per statement of `markDelivered`: a record batch at one connection is 32 messages.
     private static let markChunk = 32
+
+    /// What an outcome means for its message (a test message's as `testDisposition` says).
+    private static func disposition(of result: DeliveryResult) -> Disposition {
+        let disposition = Disposition.of(result.outcome)
+        return result.claim.kind == .test ? testDisposition(disposition) : disposition
+    }
 
     /// A test message is a one-off: it never waits for a retry, never pauses the relay, never counts as a bounce.
     private static func testDisposition(_ disposition: Disposition) -> Disposition {

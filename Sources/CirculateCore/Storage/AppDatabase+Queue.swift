@@ -62,7 +62,7 @@ extension AppDatabase {
 
     /// The relay pause, if one is recorded.
     public func relayPause() throws -> RelayPause? {
-        try read { db in try RelayPause.fetchOne(db) }
+        try read { db in try OutboundQueue.currentPause(db) }
     }
 
     /// The rate limiter as of now (every process's transactions inside the windows, and reservations).
