@@ -38,18 +38,6 @@ struct InstanceKeyTokenTests {
 
 @Suite("HMAC-SHA256 with a prepared key")
 struct PreparedMACTests {
-    /// SplitMix64: the same inputs on every run, so a failure can be reproduced.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     @Test("RFC 4231's test cases: short key, key shorter than the block, key longer than the block")
@@ -68,7 +56,7 @@ struct PreparedMACTests {
 
     @Test("the same MAC as swift-crypto's HMAC for random keys (0 to 130 bytes) and messages (0 to 300), reused from many threads")
     func matchesLibrary() async {
-        var random = Seeded(state: 20261204)
+        var random = SplitMix64(state: 20261204)  // the same inputs on every run
         var cases: [(key: [UInt8], messages: [[UInt8]])] = []
         for _ in 0..<200 {
             let key = (0..<Int.random(in: 0...130, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
