@@ -7,6 +7,14 @@ public protocol MailTransport: Sendable {
     var description: String { get }
     /// Opens a sender for one worker thread.
     func makeSender() throws -> any MailSender
+    /// Sets up what the transport's senders share, once, at start-up and before any worker thread exists; throws
+    /// when that cannot be done (the daemon then stops at start rather than failing its first message).
+    func prepare() throws
+}
+
+extension MailTransport {
+    /// Nothing to set up by default.
+    public func prepare() throws {}
 }
 
 /// Sends messages one at a time over one connection, reusing it between messages.

@@ -92,6 +92,7 @@ struct DaemonSetup {
         let database = try context.database(wakingDaemon: false)
         try database.limitWriterPageCache(kibibytes: 512)
         let transport = try context.transport()
+        try transport.prepare()
         transportDescription = transport.description
         // Parsed here so that a broken template stops the daemon at start-up, naming the file and line.
         let templates = try context.templates()

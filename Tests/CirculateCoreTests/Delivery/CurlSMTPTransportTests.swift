@@ -303,6 +303,18 @@ struct CurlSMTPTransportTests {
         #expect(fixture.message(20) == message(20, to: "member20@example.org"))
     }
 
+    @Test("prepare sets libcurl up on the calling thread before any sender; again, it changes nothing")
+    func prepareBeforeSenders() async throws {
+        let fixture = try SMTPFixture(starttls: "required", auth: "alice:s3cret")
+        let configuration = try relay(fixture)
+        // As `serve` does: on the starting thread, before any worker exists; twice must be as good as once.
+        try CurlSMTPTransport(configuration: configuration).prepare()
+        try CurlSMTPTransport(configuration: configuration).prepare()
+        let outcome = try await sendOne(configuration)
+        #expect(outcome == .accepted(reply: "250 2.0.0 Ok: queued as 1"))
+        #expect(fixture.message(1) == message())
+    }
+
     @Test("with STARTTLS, one connection has exactly the two EHLOs RFC 3207 requires")
     func connectionReuseStartTLS() async throws {
         let fixture = try SMTPFixture(starttls: "required")

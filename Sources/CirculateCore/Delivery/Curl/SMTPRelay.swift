@@ -176,6 +176,18 @@ public struct CurlSMTPTransport: MailTransport {
     /// "smtp://relay.example.org:587".
     public var description: String { configuration.description }
 
+    /// Initialises libcurl (and through it the TLS library) on the calling thread. libcurl asks for this once, at
+    /// program start, before other threads run; done lazily, it happened inside the first message on a worker thread,
+    /// and a TLS library that cannot start was only found then.
+    public func prepare() throws {
+        if let problem = CurlGlobal.initialise() {
+            throw ConfigurationError(file: nil, "cannot prepare the SMTP relay connection: \(problem)")
+        }
+        guard Versions.libcurlHasSMTP else {
+            throw ConfigurationError(file: nil, "this libcurl (\(Versions.libcurl)) was built without smtp/smtps; install Debian's libcurl4-openssl-dev build of libcurl")
+        }
+    }
+
     /// Opens a sender with its own libcurl handle (and so its own connection).
     public func makeSender() throws -> any MailSender {
         guard Versions.libcurlHasSMTP else {
