@@ -10,7 +10,7 @@ extension OutboundQueue {
         // Runs on every delivery turn: a cached statement, not a query built and compiled each time.
         let late = try Mailing.fetchAll(db.cachedStatement(sql: """
             SELECT * FROM mailing WHERE state = '\(Mailing.State.scheduled.rawValue)' AND send_after < ?
-            """), arguments: [now.addingTimeInterval(-lateLimit)])
+            """), arguments: [now.addingTimeInterval(-lateLimit).stored])
         for mailing in late {
             let hours = Int(now.timeIntervalSince(mailing.sendAfter) / 3600)
             try hold(db, mailing: mailing.id ?? 0, reason:
@@ -20,12 +20,12 @@ extension OutboundQueue {
         }
         let starting = try Int64.fetchAll(db.cachedStatement(sql: """
             SELECT id FROM mailing WHERE state = '\(Mailing.State.scheduled.rawValue)' AND send_after <= ?
-            """), arguments: [now])
+            """), arguments: [now.stored])
         guard !starting.isEmpty else { return late }
         try db.execute(sql: """
             UPDATE mailing SET state = '\(Mailing.State.sending.rawValue)', updated_at = ?
             WHERE state = '\(Mailing.State.scheduled.rawValue)' AND send_after <= ?
-            """, arguments: [now, now])
+            """, arguments: [now.stored, now.stored])
         // A mailing that starts with nothing left to send (everyone left before their turn) is finished at once.
         try finishEmptied(db, starting, now: now)
         return late
@@ -160,7 +160,7 @@ extension OutboundQueue {
                 mailings.append(mailing)
             }
             try forget.execute(arguments: [id, erased])
-            try back.execute(arguments: [retryAt, now, id])
+            try back.execute(arguments: [retryAt?.stored, now.stored, id])
             try RateAccounting.release(db, delivery: id)
         }
         try finishEmptied(db, mailings, now: now)

@@ -125,7 +125,7 @@ enum OutboundQueue {
             """)
         var finished: [Int64] = []
         for id in Set(ids) {
-            try finish.execute(arguments: [now, id, id])
+            try finish.execute(arguments: [now.stored, id, id])
             if db.changesCount > 0 { finished.append(id) }
         }
         return finished.sorted()

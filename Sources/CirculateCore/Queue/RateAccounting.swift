@@ -11,7 +11,7 @@ enum RateAccounting {
     /// Reserves a place for a claimed message.
     static func reserve(_ db: Database, delivery: Int64, at now: Date) throws {
         try db.cachedStatement(sql: "INSERT INTO relay_attempt (at, delivery_id, settled) VALUES (?, ?, 0)")
-            .execute(arguments: [now, delivery])
+            .execute(arguments: [now.stored, delivery])
     }
 
     /// Settles a message's reservation at the start of its transaction, or removes it when none began (`startedAt`
@@ -19,7 +19,7 @@ enum RateAccounting {
     static func settle(_ db: Database, delivery: Int64, startedAt: Date?) throws {
         if let startedAt {
             try db.cachedStatement(sql: "UPDATE relay_attempt SET at = max(at, ?), settled = 1 WHERE delivery_id = ? AND settled = 0")
-                .execute(arguments: [startedAt, delivery])
+                .execute(arguments: [startedAt.stored, delivery])
         } else {
             try release(db, delivery: delivery)
         }
@@ -41,7 +41,7 @@ enum RateAccounting {
         guard let longest = windows.map(\.seconds).max() else { return RateLimiter(windows: []) }
         let history = try Date.fetchAll(db.cachedStatement(sql: """
             SELECT CASE WHEN settled = 0 THEN ? ELSE at END FROM relay_attempt WHERE settled = 0 OR at > ?
-            """), arguments: [now, now.addingTimeInterval(-longest)])
+            """), arguments: [now.stored, now.addingTimeInterval(-longest).stored])
         return RateLimiter(windows: windows, history: history)
     }
 
