@@ -87,16 +87,27 @@ extension OutboundQueue {
                                 messageID: row[4], attempt: (row[5] as Int) + 1, queuedAt: row[6],
                                 doubts: row[7]))
         }
-        // One statement for the whole claim: per-row updates showed in profiles as statement overhead.
+        // One statement per `claimChunk` messages: per-row updates showed in profiles as statement overhead, and a
+        // statement naming the ids was compiled for every claim (padded to one size, one cached statement serves all).
         if !claims.isEmpty {
-            try db.execute(sql: """
+            let mark = try db.cachedStatement(sql: """
                 UPDATE delivery SET state = '\(Delivery.State.sending.rawValue)', attempts = attempts + 1, last_attempt_at = ?1,
-                       updated_at = ?1 WHERE id IN (\(claims.map { String($0.deliveryID) }.joined(separator: ",")))
-                """, arguments: [stamp])
+                       updated_at = ?1 WHERE id IN (\(Array(repeating: "?", count: claimChunk).joined(separator: ", ")))
+                """)
+            for start in stride(from: 0, to: claims.count, by: claimChunk) {
+                var values = [stamp]
+                values += claims[start..<min(start + claimChunk, claims.count)].map { $0.deliveryID.databaseValue }
+                // Padding names no message (ids are positive).
+                values += repeatElement((-1).databaseValue, count: claimChunk + 1 - values.count)
+                try mark.execute(arguments: StatementArguments(values))
+            }
         }
         try finishEmptied(db, emptied, now: now)
         return claims
     }
+
+    /// Messages marked `sending` per statement of `claim`: a claim at one connection is 32 messages.
+    private static let claimChunk = 32
 
     /// Due messages in order (`claim` reads the columns by position: keep the two in step). CROSS JOIN keeps SQLite on the `delivery_due` index (a join on the mailing first would
     /// read every message of a large mailing and sort them on each claim). Test messages are never claimed: `send-test`

@@ -371,7 +371,7 @@ struct QueueTests {
         #expect(outcome == WithdrawalOutcome(stopped: 2, alreadySent: 1, stillSending: 0))
     }
 
-    @Test("a batch of 70 deliveries (more than one marking statement): each sent with its reply, an erased person's deleted, bounce counts cleared")
+    @Test("a batch of 70 claimed and delivered (more than one marking statement each way): each marked sending, each sent with its reply, an erased person's deleted, bounce counts cleared")
     func largeDeliveredBatch() throws {
         let w = try QueueWorld()
         for i in 0..<67 {
@@ -381,6 +381,11 @@ struct QueueTests {
         _ = try w.db.startDueMailings(now: testNow, lateLimit: 3600)
         let c = try w.db.claimDue(limit: 100, now: testNow).sorted { $0.deliveryID < $1.deliveryID }
         #expect(c.count == 70)
+        #expect(try w.states() == ["sending": 70], "every claimed message is marked, across more than one marking statement")
+        for claim in c {
+            let marked = try w.delivery(claim)
+            #expect(marked.attempts == 1 && marked.lastAttemptAt == testNow)
+        }
         let bouncing = try #require(c[40].memberID)
         try w.db.pool.write { try $0.execute(sql: "UPDATE member SET hard_bounces = 1 WHERE id = ?", arguments: [bouncing]) }
         let erased = try #require(c[33].recipient)
