@@ -25,7 +25,7 @@ extension AppDatabase {
 
     /// One delivery turn in one write transaction; see `DeliveryTurn`.
     public func deliveryTurn(_ turn: DeliveryTurn, policy: RecordingPolicy) throws -> DeliveryTurn.Outcome {
-        try write { db in try OutboundQueue.work(db, turn, policy: policy) }
+        try writeOften { db in try OutboundQueue.work(db, turn, policy: policy) }
     }
 
     /// Puts claimed messages that never reached the relay back as they were.

@@ -329,6 +329,37 @@ struct QueueTests {
         #expect(try !w.db.resumeRelay(now: testNow.addingTimeInterval(6)), "no pause in force: nothing to resume")
     }
 
+    @Test("a delivery turn that fails part-way changes nothing (record, start and claim are one transaction); the next turn works")
+    func turnFailsWhole() throws {
+        let w = try QueueWorld()
+        let claims = try w.claimAll()
+        _ = try w.db.enqueue(w.announcement(subject: "December update"), domain: "example.org", now: testNow)
+        // The claim, after the record and the start in the same turn, is refused by the database.
+        try w.db.pool.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_claim BEFORE UPDATE OF state ON delivery WHEN NEW.state = 'sending'
+                BEGIN SELECT RAISE(ABORT, 'claim refused for the test'); END
+                """)
+        }
+        var turn = DeliveryTurn(now: testNow.addingTimeInterval(1), lateLimit: 3600)
+        turn.results = claims.map { DeliveryResult(claim: $0, outcome: .accepted(reply: "250 2.0.0 Ok"), startedAt: testNow, finishedAt: testNow) }
+        turn.claimRoom = 10
+        #expect(throws: StorageError.self) { try w.db.deliveryTurn(turn, policy: w.policy) }
+        #expect(try w.states() == ["sending": 3, "queued": 3], "the outcomes recorded before the failure were rolled back with it")
+        let mailingStates = try w.db.pool.read { try String.fetchAll($0, sql: "SELECT state FROM mailing ORDER BY id") }
+        #expect(mailingStates == ["sending", "scheduled"], "the second mailing's start was rolled back too")
+
+        try w.db.pool.write { try $0.execute(sql: "DROP TRIGGER refuse_claim") }
+        let outcome = try w.db.deliveryTurn(turn, policy: w.policy)
+        #expect(outcome.claimed.count == 3)
+        #expect(outcome.events.contains { if case .finished(_, 3, 0, 0) = $0 { true } else { false } })
+        #expect(try w.states() == ["sent": 3, "sending": 3])
+        // The connection is not left inside a transaction: an ordinary write after both turns commits.
+        _ = try w.db.unsubscribe(EmailAddress("p0@example.org"), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
+        #expect(try w.states() == ["sent": 3, "sending": 3])
+        #expect(try w.db.pool.read { try String.fetchOne($0, sql: "SELECT cancel_requested FROM delivery WHERE state = 'sending' AND recipient = 'p0@example.org'") } != nil)
+    }
+
     @Test("after a crash, messages left sending are sent again with the same Message-ID, however many crashes catch them; a real doubt after that is the last")
     func recovery() throws {
         let w = try QueueWorld()
