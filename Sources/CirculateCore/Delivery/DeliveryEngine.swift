@@ -410,13 +410,19 @@ public final class DeliveryEngine: @unchecked Sendable {
         var sender: (any MailSender)?
         let checker = try? database.makeLastChecker()
         while let claim = jobs.pop() {
-            let check = { [database] in checker?.check(claim.deliveryID) ?? database.lastCheck(claim.deliveryID) }
+            // The first check notes the log header, so that the second (before the content) needs no query when
+            // nothing was committed in between (see `LastChecker`).
+            var unchangedSince: LastChecker.LogHeader?
+            let check = { [database] in
+                checker?.check(claim.deliveryID, unlessUnchangedSince: unchangedSince) ?? database.lastCheck(claim.deliveryID)
+            }
             var startedAt: Date?
             let outcome: SendOutcome
             do {
                 let message = try builder.build(claim)
                 // Checked right before the transaction too: a person who withdrew is not even named to the relay.
-                switch check() {
+                let first = checker?.check(claim.deliveryID, noting: &unchangedSince) ?? database.lastCheck(claim.deliveryID)
+                switch first {
                 case .stop(let reason):
                     outcome = .withdrawn(reason: reason, atRelay: false)
                 case .unknown(let detail):

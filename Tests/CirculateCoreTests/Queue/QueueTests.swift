@@ -152,6 +152,44 @@ struct QueueTests {
         #expect(back.state == .queued && back.attempts == 0)
     }
 
+    @Test("the check before the content needs no query when nothing was committed since the first check began; any commit means a full check")
+    func lastCheckUnchangedLog() throws {
+        let w = try QueueWorld()
+        let c = try w.claimAll()
+        let checker = try w.db.makeLastChecker()
+        // Another pool on the same file: its commits reach the checker only through the file, as a command's do.
+        let other = try AppDatabase.open(path: w.db.path, create: false)
+        var header: LastChecker.LogHeader?
+        #expect(checker.check(c[0].deliveryID, noting: &header) == .go)
+        #expect(header != nil, "the log index's header can be read")
+        let queries = checker.queries
+        #expect(checker.check(c[0].deliveryID, unlessUnchangedSince: header) == .go)
+        #expect(checker.queries == queries, "nothing was committed: answered from the header")
+
+        // A commit that has nothing to do with the message still means a full check (which says go).
+        try other.pool.write { try $0.execute(sql: "UPDATE member SET name = 'Someone Else' WHERE email = 'p1@example.org'") }
+        #expect(checker.check(c[0].deliveryID, unlessUnchangedSince: header) == .go)
+        #expect(checker.queries == queries + 1)
+
+        // The person unsubscribes between the two checks: the second sees it.
+        #expect(checker.check(c[0].deliveryID, noting: &header) == .go)
+        _ = try other.unsubscribe(EmailAddress("p0@example.org"), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
+        #expect(checker.check(c[0].deliveryID, unlessUnchangedSince: header) == .stop("the recipient unsubscribed"))
+
+        // A first check that does not say go notes nothing, so the next one queries.
+        #expect(checker.check(c[0].deliveryID, noting: &header) == .stop("the recipient unsubscribed"))
+        #expect(header == nil)
+        #expect(checker.check(c[0].deliveryID, unlessUnchangedSince: header) == .stop("the recipient unsubscribed"))
+
+        // A checkpoint that empties the log changes no data but rewrites the header: a full check, never a stale go.
+        #expect(checker.check(c[1].deliveryID, noting: &header) == .go)
+        let before = checker.queries
+        try other.pool.writeWithoutTransaction { _ = try Row.fetchOne($0, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        _ = try other.erase(EmailAddress("p1@example.org"), key: testKey, erasedBy: "sam", now: testNow)
+        #expect(checker.check(c[1].deliveryID, unlessUnchangedSince: header) == .stop(OutboundQueue.erased))
+        #expect(checker.queries == before + 1)
+    }
+
     @Test("a check that could not be made gives the message back for a try a minute later, counting nothing")
     func checkFailed() throws {
         let w = try QueueWorld()
