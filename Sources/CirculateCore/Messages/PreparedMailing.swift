@@ -173,10 +173,17 @@ struct PreparedMailing: Sendable {
             if named && greets { values["greeting"] = Slot.greeting.marker }
             return SlottedText(template.render(values))
         }
-        html = layout(templates.layout.html, body: htmlBody, named: true)
-        text = layout(templates.layout.text, body: textBody, named: true)
-        htmlWithoutName = layout(templates.layout.html, body: htmlBody, named: false)
-        textWithoutName = layout(templates.layout.text, body: textBody, named: false)
+        // The footer is the same for every recipient unless the mailing also reaches people in their professional
+        // role: then it stays a slot, filled per message; otherwise it is written in now, its lines encoded once.
+        let fixedFooter = footerInRole == footer ? footer : nil
+        func layout(_ template: MustacheTemplate, body: String, named: Bool, asHTML: Bool) -> SlottedText {
+            let slotted = layout(template, body: body, named: named)
+            return fixedFooter.map { slotted.resolving(.footer, with: $0, escape: asHTML) } ?? slotted
+        }
+        html = layout(templates.layout.html, body: htmlBody, named: true, asHTML: true)
+        text = layout(templates.layout.text, body: textBody, named: true, asHTML: false)
+        htmlWithoutName = layout(templates.layout.html, body: htmlBody, named: false, asHTML: true)
+        textWithoutName = layout(templates.layout.text, body: textBody, named: false, asHTML: false)
     }
 
     /// One recipient's message, composed.

@@ -43,12 +43,26 @@ struct SlottedText: Sendable {
             rest = afterStart[afterStart.index(after: end)...]
         }
         pieces.append(.literal(String(rest)))
+        self.init(pieces: pieces)
+    }
+
+    private init(pieces: [Piece]) {
         self.pieces = pieces
         segments = Self.segments(of: pieces)
         literalCount = pieces.reduce(0) { count, piece in
             if case .literal(let text) = piece { return count + text.utf8.count }
             return count
         }
+    }
+
+    /// The same layout with `slot` filled in for good (HTML-escaped with `escape`), for a value that is the same for
+    /// every recipient: the lines that held only that slot are then encoded once, here, rather than per message.
+    func resolving(_ slot: Slot, with value: String, escape: Bool) -> SlottedText {
+        let text = escape ? Self.escapeHTML(value) : value
+        return SlottedText(pieces: pieces.map { piece in
+            if case .slot(slot) = piece { return .literal(text) }
+            return piece
+        })
     }
 
     /// Splits the pieces after each line feed of the literal text; runs of lines without a slot are encoded now. The

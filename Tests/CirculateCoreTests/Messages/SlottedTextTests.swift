@@ -48,6 +48,46 @@ struct SlottedTextTests {
         }
     }
 
+    @Test("a slot resolved ahead gives the bytes of filling it per message with the same value")
+    func resolvedSlotSameBytes() {
+        var random = SplitMix64(state: 20_261_204)
+        for _ in 0..<2_000 {
+            var rendered = ""
+            for _ in 0..<Int.random(in: 0...30, using: &random) {
+                if Int.random(in: 0..<5, using: &random) == 0 {
+                    rendered += (Slot.allCases.randomElement(using: &random) ?? .footer).marker
+                } else {
+                    rendered += Self.fragments.randomElement(using: &random) ?? ""
+                }
+            }
+            let layout = SlottedText(rendered)
+            let slot = Slot.allCases.randomElement(using: &random) ?? .footer
+            let fixed = Self.values.randomElement(using: &random) ?? ""
+            var values: [Slot: String] = [:]
+            for other in Slot.allCases where Bool.random(using: &random) {
+                values[other] = Self.values.randomElement(using: &random)
+            }
+            for escape in [false, true] {
+                let resolved = layout.resolving(slot, with: fixed, escape: escape)
+                var perMessage = values
+                perMessage[slot] = fixed
+                // The resolved layout ignores any value still given for the slot.
+                values[slot] = "ignored"
+                for terminated in [false, true] {
+                    var expected: [UInt8] = [0x41]
+                    layout.appendQuotedPrintable(perMessage, escape: escape, into: &expected, terminated: terminated)
+                    var actual: [UInt8] = [0x41]
+                    resolved.appendQuotedPrintable(values, escape: escape, into: &actual, terminated: terminated)
+                    guard actual == expected, resolved.fill(values, escape: escape) == layout.fill(perMessage, escape: escape) else {
+                        Issue.record("differs for \(rendered.debugDescription), \(slot) = \(fixed.debugDescription), escape \(escape)")
+                        return
+                    }
+                }
+                values[slot] = nil
+            }
+        }
+    }
+
     @Test("a slot's value is escaped in HTML only, and a text without slots is all encoded ahead")
     func escapingAndLiteralCount() {
         let layout = SlottedText("<p>Dear \(Slot.greeting.marker),</p>\n<p>News.</p>\n")
