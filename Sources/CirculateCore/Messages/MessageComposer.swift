@@ -35,24 +35,21 @@ public enum MessageComposer {
         writer.begin("Message-ID")
         try writer.appendToken("<\(message.messageID)>".utf8, spaces: 1)
         writer.end()
-        writer.begin("From")
-        try writer.appendMailbox(message.from, displayNameField: "From display name")
-        writer.end()
-        if !message.replyTo.isEmpty {
-            writer.begin("Reply-To")
-            try writer.appendMailboxList(message.replyTo, displayNameField: "Reply-To display name")
-            writer.end()
+        if let shared = message.sharedFields {
+            writer.bytes.append(contentsOf: shared.senders)
+        } else {
+            try appendSenders(from: message.from, replyTo: message.replyTo, to: &writer)
         }
         writer.begin("To")
         try writer.appendMailbox(message.to, displayNameField: "To display name")
         writer.end()
-        try HeaderEncoding.checkHeaderText(message.subject, field: "Subject")
-        writer.begin("Subject")  // always written, even empty: a missing Subject is a spam signal
-        try writer.appendUnstructured(Array(message.subject.utf8)[...].trimmingSpaces(), spaces: 1)
-        writer.end()
-        writer.field("MIME-Version", "1.0")
-        for header in message.extraHeaders {
-            try appendExtraHeader(header, to: &writer)
+        if let shared = message.sharedFields {
+            writer.bytes.append(contentsOf: shared.subjectOnward)
+            for header in message.extraHeaders.dropFirst(shared.extraHeaders) {
+                try appendExtraHeader(header, to: &writer)
+            }
+        } else {
+            try appendSubjectOnward(subject: message.subject, extraHeaders: message.extraHeaders[...], to: &writer)
         }
 
         let alternative = "=_circulate_\(boundarySeed)_alt"
@@ -97,7 +94,41 @@ public enum MessageComposer {
         return mailboxes.contains { !$0.address.hasASCIILocalPart }
     }
 
+    /// The header fields every message of a mailing shares (From, Reply-To; Subject, MIME-Version and the mailing's
+    /// own extra fields), encoded once, as `compose` would write them, for `OutgoingMessage.sharedFields`.
+    static func encodeSharedFields(from: Mailbox, replyTo: [Mailbox], subject: String,
+                                   extraHeaders: [OutgoingMessage.HeaderField]) throws(CompositionError) -> SharedFields {
+        var senders = HeaderWriter(capacity: 256)
+        try appendSenders(from: from, replyTo: replyTo, to: &senders)
+        var rest = HeaderWriter(capacity: 256)
+        try appendSubjectOnward(subject: subject, extraHeaders: extraHeaders[...], to: &rest)
+        return SharedFields(senders: senders.bytes, subjectOnward: rest.bytes, extraHeaders: extraHeaders.count)
+    }
+
     // MARK: - Headers
+
+    private static func appendSenders(from: Mailbox, replyTo: [Mailbox], to writer: inout HeaderWriter) throws(CompositionError) {
+        writer.begin("From")
+        try writer.appendMailbox(from, displayNameField: "From display name")
+        writer.end()
+        if !replyTo.isEmpty {
+            writer.begin("Reply-To")
+            try writer.appendMailboxList(replyTo, displayNameField: "Reply-To display name")
+            writer.end()
+        }
+    }
+
+    private static func appendSubjectOnward(subject: String, extraHeaders: ArraySlice<OutgoingMessage.HeaderField>,
+                                            to writer: inout HeaderWriter) throws(CompositionError) {
+        try HeaderEncoding.checkHeaderText(subject, field: "Subject")
+        writer.begin("Subject")  // always written, even empty: a missing Subject is a spam signal
+        try writer.appendUnstructured(Array(subject.utf8)[...].trimmingSpaces(), spaces: 1)
+        writer.end()
+        writer.field("MIME-Version", "1.0")
+        for header in extraHeaders {
+            try appendExtraHeader(header, to: &writer)
+        }
+    }
 
     private static func appendExtraHeader(
         _ header: OutgoingMessage.HeaderField, to writer: inout HeaderWriter

@@ -41,6 +41,10 @@ public struct OutgoingMessage: Sendable {
     /// The bodies as a mailing's prepared layouts and this recipient's values, which the composer encodes without
     /// filling them first; when set, `textBody` and `htmlBody` are empty (`htmlBody` non-nil when there is HTML).
     var layouts: FilledLayouts?
+    /// The fields a mailing's messages share, encoded once (`MessageComposer.encodeSharedFields`) from this
+    /// message's `from`, `replyTo`, `subject` and first extra headers; the composer copies them rather than encoding
+    /// them again.
+    var sharedFields: SharedFields?
 
     /// Creates a message.
     public init(
@@ -68,6 +72,15 @@ public struct OutgoingMessage: Sendable {
         self.attachments = attachments
         self.calendar = calendar
     }
+}
+
+/// Header fields that are the same in every message of a mailing, as `MessageComposer` writes them.
+struct SharedFields: Sendable {
+    /// From and Reply-To.
+    let senders: [UInt8]
+    /// Subject, MIME-Version and the first `extraHeaders` extra header fields.
+    let subjectOnward: [UInt8]
+    let extraHeaders: Int
 }
 
 /// A mailing's prepared text and HTML layouts with one recipient's slot values (see `SlottedText`).

@@ -9,6 +9,8 @@ struct PreparedMailing: Sendable {
     let envelopeFrom: String
     let subject: String
     let fixedHeaders: [OutgoingMessage.HeaderField]
+    /// From, Reply-To, Subject and `fixedHeaders`, encoded once for every message.
+    let sharedFields: SharedFields
     let html: SlottedText
     let text: SlottedText
     /// The same layouts for a recipient whose name is not known (a test message, a member added without a name):
@@ -62,6 +64,7 @@ struct PreparedMailing: Sendable {
         if unsubscribable { headers.append(.init("List-Id", "<\(c.listID)>")) }
         if !kind.isOperational { headers.append(.init("Precedence", "list")) }
         fixedHeaders = headers
+        sharedFields = try MessageComposer.encodeSharedFields(from: from, replyTo: replyTo, subject: subject, extraHeaders: headers)
 
         let footer = Self.footer(kind: kind, stream: mailing.stream, community: c.community.name)
         self.footer = footer
@@ -199,7 +202,8 @@ struct PreparedMailing: Sendable {
 
     /// One recipient's message, before MIME encoding. `name` goes in To; `greeting` (the name they are known by,
     /// when it differs) opens the message. Unless `filled`, the bodies are left as layouts and values for the composer
-    /// to encode directly (`OutgoingMessage.layouts`), which costs a fraction of filling them first.
+    /// to encode directly (`OutgoingMessage.layouts`), with the fields every message shares already encoded
+    /// (`OutgoingMessage.sharedFields`), which costs a fraction of filling and encoding them per message.
     func message(to address: EmailAddress, name: String, greeting: String? = nil, inRole: Bool = false, memberID: Int64?,
                  messageID: String, date: Date, key: InstanceKey, filled: Bool = true) throws -> OutgoingMessage {
         let greetingName = greeting.flatMap { $0.isEmpty ? nil : $0 } ?? name
@@ -233,7 +237,10 @@ struct PreparedMailing: Sendable {
             textBody: filled ? textLayout.fill(values, escape: false) : "",
             htmlBody: filled ? htmlLayout.fill(values, escape: true) : "",
             attachments: attachments, calendar: invitation)
-        if !filled { message.layouts = FilledLayouts(text: textLayout, html: htmlLayout, values: values) }
+        if !filled {
+            message.layouts = FilledLayouts(text: textLayout, html: htmlLayout, values: values)
+            message.sharedFields = sharedFields
+        }
         return message
     }
 

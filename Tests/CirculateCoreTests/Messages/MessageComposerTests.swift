@@ -4,6 +4,30 @@ import Testing
 
 @Suite("Message composer")
 struct MessageComposerTests {
+    @Test("the fields a mailing's messages share, encoded once, give the bytes of encoding them in each message")
+    func sharedFieldsSameBytes() throws {
+        let siân = Mailbox(displayName: "Siân Ó Ceallaigh-Żółć via Riverside Community of Practice", address: Sample.address("cop@lists.example.org"))
+        let cases: [(from: Mailbox, replyTo: [Mailbox], subject: String, shared: Int)] = [
+            (Sample.list, [], "Monthly update", 0),
+            (Sample.list, [Sample.ann], "Monthly update", 2),
+            (siân, [Sample.ann, Sample.list], "Żółć: " + String(repeating: "a long subject that must be folded ", count: 4), 5),
+            (siân, [], "", 3),
+            (Sample.list, [siân], "Report: “Hospital discharge”, five changes that would help", Sample.listHeaders.count),
+        ]
+        for c in cases {
+            var message = Sample.message(from: c.from, replyTo: c.replyTo, subject: c.subject, extraHeaders: Sample.listHeaders,
+                                         html: "<p>Hello Ann,</p>\n")
+            let expected = try MessageComposer.compose(message, boundarySeed: "seed")
+            message.sharedFields = try MessageComposer.encodeSharedFields(
+                from: c.from, replyTo: c.replyTo, subject: c.subject, extraHeaders: Array(Sample.listHeaders.prefix(c.shared)))
+            #expect(try MessageComposer.compose(message, boundarySeed: "seed") == expected, "\(c.subject)")
+        }
+        // What compose refuses, encoding them ahead refuses too.
+        #expect(throws: CompositionError.self) {
+            try MessageComposer.encodeSharedFields(from: Sample.list, replyTo: [], subject: "Hi\r\nBcc: x@example.org", extraHeaders: [])
+        }
+    }
+
     private func compose(_ message: OutgoingMessage, seed: String = "t") throws -> [UInt8] {
         try MessageComposer.compose(message, boundarySeed: seed)
     }
