@@ -40,11 +40,11 @@ enum BounceCounter {
     /// Delivered messages to each of `members`: their counts start again.
     static func clear(_ db: Database, members: [Int64]) throws {
         guard !members.isEmpty else { return }
-        // One cached statement run per person: a statement with the list in it was compiled for every batch, and its
-        // IN list built a temporary b-tree each time.
-        let clear = try db.cachedStatement(sql: "UPDATE member SET hard_bounces = 0 WHERE id = ? AND hard_bounces > 0")
-        for member in members {
-            try clear.execute(arguments: [member])
-        }
+        // One cached statement for the whole run, the ids as one JSON array: a statement with the list in it was
+        // compiled for every batch, and one statement per person showed in profiles as statement overhead.
+        let clear = try db.cachedStatement(sql: """
+            UPDATE member SET hard_bounces = 0 WHERE id IN (SELECT value FROM json_each(?)) AND hard_bounces > 0
+            """)
+        try clear.execute(arguments: ["[" + members.map(String.init).joined(separator: ",") + "]"])
     }
 }
