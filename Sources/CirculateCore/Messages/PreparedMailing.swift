@@ -2,7 +2,9 @@ import Foundation
 import Mustache
 
 /// Everything about a mailing's messages that is the same for every recipient, rendered once.
-struct PreparedMailing: Sendable {
+/// A class: the builder hands the same one to every message of the mailing, and copying its many fields per message
+/// showed in profiles.
+final class PreparedMailing: Sendable {
     let kind: Mailing.Kind
     let from: Mailbox
     let replyTo: [Mailbox]
