@@ -16,29 +16,47 @@ struct SlottedTextTests {
         "mailto:cop@example.org?subject=unsubscribe%202uk-AAAA",
     ]
 
+    /// Up to 30 pieces: a slot's marker one time in `slotOneIn`, otherwise one of `fragments`.
+    static func randomLayout(slotOneIn: Int, using random: inout SplitMix64) -> String {
+        var rendered = ""
+        for _ in 0..<Int.random(in: 0...30, using: &random) {
+            if Int.random(in: 0..<slotOneIn, using: &random) == 0 {
+                rendered += (Slot.allCases.randomElement(using: &random) ?? .footer).marker
+            } else {
+                rendered += fragments.randomElement(using: &random) ?? ""
+            }
+        }
+        return rendered
+    }
+
+    /// `appendQuotedPrintable` after one byte already written (so that nothing depends on starting at the beginning).
+    static func encoded(_ layout: SlottedText, _ values: [Slot: String], escape: Bool, terminated: Bool) -> [UInt8] {
+        var out: [UInt8] = [0x41]
+        layout.appendQuotedPrintable(values, escape: escape, into: &out, terminated: terminated)
+        return out
+    }
+
+    /// A value from `values` for each slot, or none, at random.
+    static func randomValues(using random: inout SplitMix64) -> [Slot: String] {
+        var values: [Slot: String] = [:]
+        for slot in Slot.allCases where Bool.random(using: &random) {
+            values[slot] = Self.values.randomElement(using: &random)
+        }
+        return values
+    }
+
     @Test("random layouts and values: the same bytes, terminated or not, escaped or not")
     func sameBytesAsWholeEncoding() {
         var random = SplitMix64(state: 20_261_203)
         for _ in 0..<3_000 {
-            var rendered = ""
-            for _ in 0..<Int.random(in: 0...30, using: &random) {
-                if Int.random(in: 0..<6, using: &random) == 0 {
-                    rendered += (Slot.allCases.randomElement(using: &random) ?? .footer).marker
-                } else {
-                    rendered += Self.fragments.randomElement(using: &random) ?? ""
-                }
-            }
+            let rendered = Self.randomLayout(slotOneIn: 6, using: &random)
             let layout = SlottedText(rendered)
-            var values: [Slot: String] = [:]
-            for slot in Slot.allCases where Bool.random(using: &random) {
-                values[slot] = Self.values.randomElement(using: &random)
-            }
+            let values = Self.randomValues(using: &random)
             for escape in [false, true] {
                 for terminated in [false, true] {
                     var expected: [UInt8] = [0x41]
                     QuotedPrintable.encode(layout.fill(values, escape: escape), into: &expected, terminated: terminated)
-                    var actual: [UInt8] = [0x41]
-                    layout.appendQuotedPrintable(values, escape: escape, into: &actual, terminated: terminated)
+                    let actual = Self.encoded(layout, values, escape: escape, terminated: terminated)
                     guard actual == expected else {
                         Issue.record("differs for \(rendered.debugDescription) with \(values), escape \(escape), terminated \(terminated)")
                         return
@@ -52,21 +70,11 @@ struct SlottedTextTests {
     func resolvedSlotSameBytes() {
         var random = SplitMix64(state: 20_261_204)
         for _ in 0..<2_000 {
-            var rendered = ""
-            for _ in 0..<Int.random(in: 0...30, using: &random) {
-                if Int.random(in: 0..<5, using: &random) == 0 {
-                    rendered += (Slot.allCases.randomElement(using: &random) ?? .footer).marker
-                } else {
-                    rendered += Self.fragments.randomElement(using: &random) ?? ""
-                }
-            }
+            let rendered = Self.randomLayout(slotOneIn: 5, using: &random)
             let layout = SlottedText(rendered)
             let slot = Slot.allCases.randomElement(using: &random) ?? .footer
             let fixed = Self.values.randomElement(using: &random) ?? ""
-            var values: [Slot: String] = [:]
-            for other in Slot.allCases where Bool.random(using: &random) {
-                values[other] = Self.values.randomElement(using: &random)
-            }
+            var values = Self.randomValues(using: &random)
             for escape in [false, true] {
                 let resolved = layout.resolving(slot, with: fixed, escape: escape)
                 var perMessage = values
@@ -74,10 +82,8 @@ struct SlottedTextTests {
                 // The resolved layout ignores any value still given for the slot.
                 values[slot] = "ignored"
                 for terminated in [false, true] {
-                    var expected: [UInt8] = [0x41]
-                    layout.appendQuotedPrintable(perMessage, escape: escape, into: &expected, terminated: terminated)
-                    var actual: [UInt8] = [0x41]
-                    resolved.appendQuotedPrintable(values, escape: escape, into: &actual, terminated: terminated)
+                    let expected = Self.encoded(layout, perMessage, escape: escape, terminated: terminated)
+                    let actual = Self.encoded(resolved, values, escape: escape, terminated: terminated)
                     guard actual == expected, resolved.fill(values, escape: escape) == layout.fill(perMessage, escape: escape) else {
                         Issue.record("differs for \(rendered.debugDescription), \(slot) = \(fixed.debugDescription), escape \(escape)")
                         return
