@@ -72,8 +72,9 @@ public final class LastChecker: @unchecked Sendable {
         guard read == 96 else { return nil }
         let first = (words.0, words.1, words.2, words.3, words.4, words.5)
         let second = (words.6, words.7, words.8, words.9, words.10, words.11)
-        // isInit is the byte at offset 12 (in the second word): zero until SQLite has built the index.
-        guard first == second, (first.1 >> 32) & 0xFF != 0 else { return nil }
+        // isInit, the byte at offset 12, is zero until SQLite has built the index.
+        let isInit = withUnsafeBytes(of: first) { $0[12] }
+        guard first == second, isInit != 0 else { return nil }
         return LogHeader(words: first)
     }
 
