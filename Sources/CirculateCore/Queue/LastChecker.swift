@@ -45,8 +45,10 @@ public final class LastChecker: @unchecked Sendable {
         }
         self.connection = connection
         self.statement = statement
-        // The connection is open, so SQLite has made the index (and keeps it while any connection is open).
-        logIndex = open(path + "-shm", O_RDONLY | O_CLOEXEC)
+        // The connection is open, so SQLite has made the index (and keeps it while any connection is open). Its name
+        // is the one SQLite uses for the database (symbolic links resolved), not `path`, so that a stray file next to
+        // a link can never stand in for it.
+        logIndex = sqlite3_db_filename(connection, "main").map { open(String(cString: $0) + "-shm", O_RDONLY | O_CLOEXEC) } ?? -1
     }
 
     deinit {

@@ -190,6 +190,22 @@ struct QueueTests {
         #expect(checker.queries == before + 1)
     }
 
+    @Test("through a symbolic link to the database, the checker reads the log index SQLite uses, never a stray file next to the link")
+    func lastCheckThroughLink() throws {
+        let w = try QueueWorld()
+        let c = try w.claimAll()
+        let link = w.scratch.path("linked.sqlite")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: w.db.path)
+        // A stale copy of the index where a naive "<path>-shm" would look: it never changes.
+        try FileManager.default.copyItem(atPath: w.db.path + "-shm", toPath: link + "-shm")
+        let linked = try AppDatabase.open(path: link, create: false)
+        let checker = try linked.makeLastChecker()
+        var header: LastChecker.LogHeader?
+        #expect(checker.check(c[0].deliveryID, noting: &header) == .go)
+        _ = try w.db.unsubscribe(EmailAddress("p0@example.org"), stream: nil, source: "x", recordedBy: "sam", key: testKey, now: testNow)
+        #expect(checker.check(c[0].deliveryID, unlessUnchangedSince: header) == .stop("the recipient unsubscribed"))
+    }
+
     @Test("a check that could not be made gives the message back for a try a minute later, counting nothing")
     func checkFailed() throws {
         let w = try QueueWorld()
