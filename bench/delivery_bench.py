@@ -114,6 +114,42 @@ class CReference:
         return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
 
 
+class DurableReference:
+    """The C reference with `-d`: it also keeps the durable state circulate promises (README, "Durability"), and nothing
+    else, on a copy of a real circulate database with the round's messages queued. What that state alone costs."""
+
+    def __init__(self, binary, port, message_file, template, folder, batch=64):
+        self.binary, self.port, self.message = binary, port, message_file
+        self.template, self.batch = template, batch
+        self.database = os.path.join(folder, "durable-reference.sqlite")
+
+    def run(self, threads, count):
+        """Returns (messages per second, CPU seconds per message) like `CReference.run`, after checking that every
+        queued message of the copy ended `sent` and none is left queued or sending."""
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.database + suffix):
+                os.unlink(self.database + suffix)
+        with open(self.template, "rb") as src, open(self.database, "wb") as dst:
+            dst.write(src.read())
+        start = time.perf_counter()
+        proc = subprocess.Popen(pinned(CLIENT_CPU, [self.binary, "-u", f"smtp://127.0.0.1:{self.port}/example.org",
+                                                    "-f", LIST_ADDRESS, "-n", str(count), "-t", str(threads),
+                                                    "-d", self.database, "-b", str(self.batch), self.message]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+        proc.stdout.close()
+        proc.stderr.close()
+        result = json.loads(out) if out.strip() else {}
+        with sqlite3.connect(self.database) as db:
+            left = db.execute("SELECT count(*) FROM delivery WHERE state IN ('queued', 'deferred', 'sending')").fetchone()[0]
+        if code != 0 or result.get("messages") != count or left:
+            raise SystemExit(f"the durable C reference failed (exit {code}, {left} messages left): {out}{err}")
+        return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
+
+
 class Instance:
     """A circulate instance in a temporary folder with `recipients` consenting members."""
 
@@ -155,6 +191,26 @@ class Instance:
         """An announcement as a new mailing (`--again`), to everyone or to `selection` (e.g. --tag sample)."""
         return self.run("send", "--subject", "December update", "--body", self.body, "--stream", "monthly-update",
                         "--again", *selection, config=config, pin=True)
+
+    def durable_template(self, config, count):
+        """A copy of the database with one mailing of `count` messages queued (for `DurableReference`); in the instance
+        itself that mailing is then cancelled, so the daemon never sends it. Call with no daemon running."""
+        queued = self.send(config)
+        mailing = re.search(r"mailing (\d+)", queued)
+        if not mailing:
+            raise SystemExit(f"`circulate send` did not name its mailing: {queued}")
+        database = os.path.join(self.dir, "var/circulate.sqlite")
+        with sqlite3.connect(database) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            queued_rows = db.execute("SELECT count(*) FROM delivery WHERE mailing_id = ? AND state = 'queued'",
+                                     (int(mailing.group(1)),)).fetchone()[0]
+        if queued_rows != count:
+            raise SystemExit(f"mailing {mailing.group(1)} queued {queued_rows} messages, expected {count}")
+        template = os.path.join(self.dir, "durable-template.sqlite")
+        with sqlite3.connect(database) as src, sqlite3.connect(template) as dst:
+            src.backup(dst)
+        self.run("queue", "cancel", mailing.group(1), config=config)
+        return template
 
     def cleanup(self):
         subprocess.run(["rm", "-rf", self.dir])
@@ -305,13 +361,14 @@ def circulate_round(daemon, instance, config, count):
     return count / (arrived - start), cpu / count
 
 
-def rate_rounds(r, inst, sink, cref, size, connections, rounds, count, after=None):
-    """`rounds` rounds at `connections`, alternating circulate, the C reference and smtp-source in each round; the
-    daemon is started once and kept running. Stores medians and memory in `r`; `after(daemon)` runs before it stops."""
+def rate_rounds(r, inst, sink, cref, dref, size, connections, rounds, count, after=None):
+    """`rounds` rounds at `connections`, alternating circulate, the C reference, the durable C reference and
+    smtp-source in each round; the daemon is started once and kept running. Stores medians and memory in `r`;
+    `after(daemon)` runs before it stops."""
     cfg = inst.config(f"relay{connections}.toml", sink.port, connections)
     with Daemon(inst, cfg, sink) as daemon:
         idle = daemon.memory_mb("VmRSS")
-        circ, circ_cpu, ref, ref_cpu, src = [], [], [], [], []
+        circ, circ_cpu, ref, ref_cpu, dur, dur_cpu, src = [], [], [], [], [], [], []
         for n in range(rounds):
             rate, cpu = circulate_round(daemon, inst, cfg, count)
             circ.append(rate)
@@ -321,10 +378,15 @@ def rate_rounds(r, inst, sink, cref, size, connections, rounds, count, after=Non
             ref.append(rate)
             ref_cpu.append(cpu)
             time.sleep(1)
+            rate, cpu = dref.run(connections, count)
+            dur.append(rate)
+            dur_cpu.append(cpu)
+            time.sleep(1)
             src.append(sink.smtp_source(connections, count, size))
             progress(f"{connections} connection(s), round {n + 1} of {rounds}: circulate {circ[-1]:.0f} msg/s "
                      f"({circ_cpu[-1] * 1e6:.0f} µs CPU a message), C reference {ref[-1]:.0f} "
-                     f"({ref_cpu[-1] * 1e6:.0f} µs), smtp-source {src[-1]:.0f}")
+                     f"({ref_cpu[-1] * 1e6:.0f} µs), durable C reference {dur[-1]:.0f} ({dur_cpu[-1] * 1e6:.0f} µs), "
+                     f"smtp-source {src[-1]:.0f}")
         peak = daemon.memory_mb("VmHWM")
         if after:
             after(daemon, cfg)
@@ -333,6 +395,8 @@ def rate_rounds(r, inst, sink, cref, size, connections, rounds, count, after=Non
     r["circulate_rounds" + k], r["c_reference_rounds" + k], r["smtp_source_rounds" + k] = circ, ref, src
     r["circulate_cpu_us" + k] = median(circ_cpu) * 1e6
     r["c_reference_cpu_us" + k] = median(ref_cpu) * 1e6
+    r["c_durable" + k], r["c_durable_rounds" + k] = median(dur), dur
+    r["c_durable_cpu_us" + k] = median(dur_cpu) * 1e6
     r["idle_rss" + k], r["peak_rss" + k] = idle, peak
 
 
@@ -473,6 +537,8 @@ def main_list(r, a, body, sink, work):
         size = os.path.getsize(message)
         r["message_bytes"] = size
         cref = CReference(a.curl_reference, sink.port, message)
+        dref = DurableReference(a.curl_reference, sink.port, message,
+                                inst.durable_template(inst.config("queue-only.toml"), a.recipients), work)
 
         def at_four(daemon, cfg):
             rows, mailings = delivery_rows(inst)
@@ -482,10 +548,10 @@ def main_list(r, a, body, sink, work):
             cli_timings(r, inst, daemon, cfg, a.cli_runs)
             wake_up(r, inst, daemon, cfg, a.wake_tries, 3)
 
-        rate_rounds(r, inst, sink, cref, size, 1, a.rounds, a.recipients)
-        rate_rounds(r, inst, sink, cref, size, 4, a.rounds, a.recipients, after=at_four)
+        rate_rounds(r, inst, sink, cref, dref, size, 1, a.rounds, a.recipients)
+        rate_rounds(r, inst, sink, cref, dref, size, 4, a.rounds, a.recipients, after=at_four)
         for connections in (2, 8):
-            rate_rounds(r, inst, sink, cref, size, connections, a.extra_rounds, a.recipients)
+            rate_rounds(r, inst, sink, cref, dref, size, connections, a.extra_rounds, a.recipients)
     finally:
         inst.cleanup()
 
@@ -526,24 +592,34 @@ def report(r, a):
     print("End to end, messages per second (circulate: from `circulate send` started to the last outcome recorded)")
     print(f"{'':30}" + "".join(f"{c:>10}" for c in ("1", "2", "4", "8")))
     for name, key in (("circulate", "circulate"), ("C reference (libcurl)", "c_reference"),
+                      ("durable C reference", "c_durable"),
                       ("smtp-source", "smtp_source"), ("Python mail merge", "python_merge")):
         print(f"{name:30}" + "".join(f"{r[f'{key}_{c}']:10.0f}" for c in (1, 2, 4, 8)))
     print(f"{'circulate / C reference':30}" + "".join(f"{ratio(r[f'circulate_{c}'], r[f'c_reference_{c}']):10.2f}"
                                                      for c in (1, 2, 4, 8)))
+    print(f"{'durable C ref. / C reference':30}" + "".join(f"{ratio(r[f'c_durable_{c}'], r[f'c_reference_{c}']):10.2f}"
+                                                          for c in (1, 2, 4, 8)))
     print(f"{'circulate / smtp-source':30}" + "".join(f"{ratio(r[f'circulate_{c}'], r[f'smtp_source_{c}']):10.2f}"
                                                      for c in (1, 2, 4, 8)))
     print(f"{'circulate / Python mail merge':30}" + "".join(
         f"{ratio(r[f'circulate_{c}'], r[f'python_merge_{c}']):10.1f}" for c in (1, 2, 4, 8)))
     print(f"rounds at 1 connection: circulate {', '.join(f'{x:.0f}' for x in r['circulate_rounds_1'])}; "
           f"C reference {', '.join(f'{x:.0f}' for x in r['c_reference_rounds_1'])}; "
+          f"durable C reference {', '.join(f'{x:.0f}' for x in r['c_durable_rounds_1'])}; "
           f"smtp-source {', '.join(f'{x:.0f}' for x in r['smtp_source_rounds_1'])}")
     print(f"rounds at 4 connections: circulate {', '.join(f'{x:.0f}' for x in r['circulate_rounds_4'])}; "
-          f"C reference {', '.join(f'{x:.0f}' for x in r['c_reference_rounds_4'])}")
+          f"C reference {', '.join(f'{x:.0f}' for x in r['c_reference_rounds_4'])}; "
+          f"durable C reference {', '.join(f'{x:.0f}' for x in r['c_durable_rounds_4'])}")
     print()
     print("CPU per delivered message (µs): daemon utime+stime from /proc; C reference rusage")
     print(f"{'':30}" + "".join(f"{c:>10}" for c in ("1", "2", "4", "8")))
     print(f"{'circulate serve':30}" + "".join(f"{r[f'circulate_cpu_us_{c}']:10.1f}" for c in (1, 2, 4, 8)))
     print(f"{'C reference':30}" + "".join(f"{r[f'c_reference_cpu_us_{c}']:10.1f}" for c in (1, 2, 4, 8)))
+    print(f"{'durable C reference':30}" + "".join(f"{r[f'c_durable_cpu_us_{c}']:10.1f}" for c in (1, 2, 4, 8)))
+    print(f"{'circulate / C reference':30}" + "".join(
+        f"{ratio(r[f'circulate_cpu_us_{c}'], r[f'c_reference_cpu_us_{c}']):10.2f}" for c in (1, 2, 4, 8)))
+    print(f"{'durable C ref. / C reference':30}" + "".join(
+        f"{ratio(r[f'c_durable_cpu_us_{c}'], r[f'c_reference_cpu_us_{c}']):10.2f}" for c in (1, 2, 4, 8)))
     print()
     print("Memory of circulate serve (MB): idle = VmRSS settled before any send; peak = VmHWM after the rounds")
     for c in (1, 2, 4, 8):
@@ -565,6 +641,19 @@ def report(r, a):
     print(f"Queueing {a.large:,} recipients (circulate send, whole command, daemon idle): "
           f"{r['enqueue_large_seconds']:.2f} s; then {r['circulate_4_large']:.0f} msg/s at 4 connections "
           f"({ratio(r['circulate_4_large'], r['circulate_4']):.2f} of the rate with {a.recipients:,})")
+    print()
+
+    # What the durable state alone costs, in this run: the part of each floor no sender keeping circulate's promises
+    # can avoid (bench/README.md, "The durable C reference").
+    print("The durable C reference against the floors (the state circulate must keep, and nothing else):")
+    print(f"  CPU per message at 1 connection: {ratio(r['c_durable_cpu_us_1'], r['c_reference_cpu_us_1']):.2f} x the C "
+          f"reference (floor for circulate: 1.3); at 4: {ratio(r['c_durable_cpu_us_4'], r['c_reference_cpu_us_4']):.2f}")
+    print(f"  end to end: {ratio(r['c_durable_1'], r['c_reference_1']):.2f} x the C reference at 1 connection, "
+          f"{ratio(r['c_durable_4'], r['c_reference_4']):.2f} at 4 (floor for circulate: 0.9); "
+          f"{ratio(r['c_durable_1'], r['smtp_source_1']):.2f} x smtp-source at 1 (floor: 0.8)")
+    print(f"  circulate over the durable C reference: CPU {ratio(r['circulate_cpu_us_1'], r['c_durable_cpu_us_1']):.2f} at 1 "
+          f"connection, {ratio(r['circulate_cpu_us_4'], r['c_durable_cpu_us_4']):.2f} at 4; rate "
+          f"{ratio(r['circulate_1'], r['c_durable_1']):.2f} at 1, {ratio(r['circulate_4'], r['c_durable_4']):.2f} at 4")
     print()
 
     cpu_ratio = ratio(r["circulate_cpu_us_1"], r["c_reference_cpu_us_1"])
