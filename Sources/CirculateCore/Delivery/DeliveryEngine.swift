@@ -413,16 +413,15 @@ public final class DeliveryEngine: @unchecked Sendable {
             // The first check notes the log header, so that the second (before the content) needs no query when
             // nothing was committed in between (see `LastChecker`).
             var unchangedSince: LastChecker.LogHeader?
-            let check = { [database] in
-                checker?.check(claim.deliveryID, unlessUnchangedSince: unchangedSince) ?? database.lastCheck(claim.deliveryID)
-            }
+            // Without a checker of its own (it could not open the log index), every check is a query.
+            let query = { [database] in database.lastCheck(claim.deliveryID) }
+            let check = { checker?.check(claim.deliveryID, unlessUnchangedSince: unchangedSince) ?? query() }
             var startedAt: Date?
             let outcome: SendOutcome
             do {
                 let message = try builder.build(claim)
                 // Checked right before the transaction too: a person who withdrew is not even named to the relay.
-                let first = checker?.check(claim.deliveryID, noting: &unchangedSince) ?? database.lastCheck(claim.deliveryID)
-                switch first {
+                switch checker?.check(claim.deliveryID, noting: &unchangedSince) ?? query() {
                 case .stop(let reason):
                     outcome = .withdrawn(reason: reason, atRelay: false)
                 case .unknown(let detail):
