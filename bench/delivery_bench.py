@@ -92,49 +92,25 @@ class Sink:
 class CReference:
     """bench/curl_reference.c, compiled by scripts/bench: one reused easy handle per thread, the same message bytes."""
 
+    name = "the C reference"
+
     def __init__(self, binary, port, message_file):
         self.binary, self.port, self.message = binary, port, message_file
+
+    def options(self):
+        """Options beyond the relay, sender, count and threads."""
+        return []
+
+    def problem(self):
+        """What is wrong after a run that exited well, or None."""
+        return None
 
     def run(self, threads, count):
         """Returns (messages per second over the whole process, CPU seconds per message from its rusage)."""
         start = time.perf_counter()
         proc = subprocess.Popen(pinned(CLIENT_CPU, [self.binary, "-u", f"smtp://127.0.0.1:{self.port}/example.org",
                                                     "-f", LIST_ADDRESS, "-n", str(count), "-t", str(threads),
-                                                    self.message]),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
-        result = json.loads(out) if out.strip() else {}
-        if proc.returncode != 0 or result.get("messages") != count:
-            raise SystemExit(f"the C reference failed (exit {proc.returncode}): {out}{err}")
-        return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
-
-
-class DurableReference:
-    """The C reference with `-d`: it also keeps the durable state circulate promises (README, "Durability"), and nothing
-    else, on a copy of a real circulate database with the round's messages queued. What that state alone costs."""
-
-    def __init__(self, binary, port, message_file, template, folder, batch=64):
-        self.binary, self.port, self.message = binary, port, message_file
-        self.template, self.batch = template, batch
-        self.database = os.path.join(folder, "durable-reference.sqlite")
-
-    def run(self, threads, count):
-        """Returns (messages per second, CPU seconds per message) like `CReference.run`, after checking that every
-        queued message of the copy ended `sent` and none is left queued or sending."""
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(self.database + suffix):
-                os.unlink(self.database + suffix)
-        with open(self.template, "rb") as src, open(self.database, "wb") as dst:
-            dst.write(src.read())
-        start = time.perf_counter()
-        proc = subprocess.Popen(pinned(CLIENT_CPU, [self.binary, "-u", f"smtp://127.0.0.1:{self.port}/example.org",
-                                                    "-f", LIST_ADDRESS, "-n", str(count), "-t", str(threads),
-                                                    "-d", self.database, "-b", str(self.batch), self.message]),
+                                                    *self.options(), self.message]),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
@@ -143,11 +119,37 @@ class DurableReference:
         proc.stdout.close()
         proc.stderr.close()
         result = json.loads(out) if out.strip() else {}
+        problem = self.problem() if code == 0 and result.get("messages") == count else "it did not send them all"
+        if problem:
+            raise SystemExit(f"{self.name} failed (exit {code}; {problem}): {out}{err}")
+        return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
+
+
+class DurableReference(CReference):
+    """The C reference with `-d`: it also keeps the durable state circulate promises (README, "Durability"), and nothing
+    else, on a copy of a real circulate database with the round's messages queued. What that state alone costs."""
+
+    name = "the durable C reference"
+
+    def __init__(self, binary, port, message_file, template, folder, batch=64):
+        super().__init__(binary, port, message_file)
+        self.template, self.batch = template, batch
+        self.database = os.path.join(folder, "durable-reference.sqlite")
+
+    def options(self):
+        """A fresh copy of the template for each run."""
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.database + suffix):
+                os.unlink(self.database + suffix)
+        with open(self.template, "rb") as src, open(self.database, "wb") as dst:
+            dst.write(src.read())
+        return ["-d", self.database, "-b", str(self.batch)]
+
+    def problem(self):
+        """Every queued message of the copy must have ended `sent`."""
         with sqlite3.connect(self.database) as db:
             left = db.execute("SELECT count(*) FROM delivery WHERE state IN ('queued', 'deferred', 'sending')").fetchone()[0]
-        if code != 0 or result.get("messages") != count or left:
-            raise SystemExit(f"the durable C reference failed (exit {code}, {left} messages left): {out}{err}")
-        return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
+        return f"{left} messages left queued or sending" if left else None
 
 
 class Instance:
